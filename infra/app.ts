@@ -1,0 +1,9 @@
+import { App } from 'aws-cdk-lib';
+import { CONTEXT_KEY, parseSettings } from './config.ts';
+import { DatadogUsageStack } from './datadog-usage-stack.ts';
+
+const app = new App();
+new DatadogUsageStack(app, 'DatadogUsageLake', {
+  settings: parseSettings(app.node.tryGetContext(CONTEXT_KEY)),
+});
+app.synth();

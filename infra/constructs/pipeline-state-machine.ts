@@ -1,0 +1,194 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  JsonPath,
+  LogLevel,
+  Map as MapState,
+  Pass,
+  StateMachine,
+  StateMachineType,
+  TaskInput,
+  Wait,
+  WaitTime,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { CategoryName } from '../../lambdas/categories.ts';
+
+export interface PipelineStateMachineProps {
+  planFunction: IFunction;
+  summarizeFunction: IFunction;
+  /** One fetch function per enabled category. */
+  fetchFunctions: Partial<Record<CategoryName, IFunction>>;
+  /** (account, category) groups in flight at once. */
+  mapConcurrency: number;
+  /** Windows in flight at once within a group. */
+  windowConcurrency: number;
+}
+
+/** State names the local runner binds handlers to. */
+export const STATE = {
+  plan: 'Plan',
+  groups: 'For each account and category',
+  windows: 'For each window',
+  route: 'Route by category',
+  fetch: (category: CategoryName) => `Fetch ${category}`,
+  check: 'Window done?',
+  pause: 'Wait for rate limit',
+  done: 'Window done',
+  failed: 'Window failed',
+  summarizeGroup: 'Summarize group',
+  summarize: 'Summarize run',
+} as const;
+
+/** Errors worth another try from Step Functions after the function's own retries gave up. */
+const TRANSIENT = ['DatadogUnavailableError', 'StorageError'];
+
+/**
+ * Plan → Map over (account, category) groups → Map over their windows → per window: invoke the
+ * category's function until it says done, waiting in a Wait state when the rate limit says so →
+ * summarize each group → summarize the run. JSONPath and inline Maps only, so the same definition
+ * runs in aws-local-stepfunctions.
+ */
+export class PipelineStateMachine extends Construct {
+  readonly stateMachine: StateMachine;
+
+  constructor(scope: Construct, id: string, props: PipelineStateMachineProps) {
+    super(scope, id);
+
+    const plan = new LambdaInvoke(this, STATE.plan, {
+      lambdaFunction: props.planFunction,
+      payload: TaskInput.fromObject({
+        input: JsonPath.entirePayload,
+        executionId: JsonPath.stringAt('$$.Execution.Id'),
+        executionName: JsonPath.stringAt('$$.Execution.Name'),
+      }),
+      outputPath: '$.Payload',
+    });
+
+    const route = new Choice(this, STATE.route);
+    const check = new Choice(this, STATE.check);
+    const pause = new Wait(this, STATE.pause, { time: WaitTime.secondsPath('$.waitSeconds') });
+    const done = new Pass(this, STATE.done, {
+      parameters: {
+        windowStart: JsonPath.stringAt('$.windowStart'),
+        status: 'done',
+        pages: JsonPath.numberAt('$.part'),
+        records: JsonPath.numberAt('$.records'),
+        bytes: JsonPath.numberAt('$.bytes'),
+        final: JsonPath.stringAt('$.final'),
+      },
+    });
+    const failed = new Pass(this, STATE.failed, {
+      parameters: {
+        windowStart: JsonPath.stringAt('$.windowStart'),
+        status: 'failed',
+        pages: JsonPath.numberAt('$.part'),
+        records: JsonPath.numberAt('$.records'),
+        bytes: JsonPath.numberAt('$.bytes'),
+        final: false,
+        error: JsonPath.objectAt('$.error'),
+      },
+    });
+
+    for (const [category, fn] of Object.entries(props.fetchFunctions) as Array<[CategoryName, IFunction]>) {
+      const fetch = new LambdaInvoke(this, STATE.fetch(category), {
+        lambdaFunction: fn,
+        payload: TaskInput.fromJsonPathAt('$'),
+        outputPath: '$.Payload',
+      });
+      fetch.addRetry({ errors: TRANSIENT, interval: Duration.seconds(10), backoffRate: 2, maxAttempts: 3 });
+      fetch.addCatch(failed, { resultPath: '$.error' });
+      fetch.next(check);
+      route.when(Condition.stringEquals('$.category', category), fetch);
+    }
+    route.otherwise(failed);
+    check
+      .when(Condition.stringEquals('$.status', 'wait'), pause.next(route))
+      .when(Condition.stringEquals('$.status', 'more'), route)
+      .otherwise(done);
+
+    const windows = new MapState(this, STATE.windows, {
+      itemsPath: '$.windows',
+      maxConcurrency: props.windowConcurrency,
+      itemSelector: {
+        runId: JsonPath.stringAt('$.runId'),
+        executionId: JsonPath.stringAt('$.executionId'),
+        account: JsonPath.stringAt('$.account'),
+        category: JsonPath.stringAt('$.category'),
+        options: JsonPath.objectAt('$.options'),
+        windowStart: JsonPath.stringAt('$$.Map.Item.Value'),
+        cursor: '',
+        part: 0,
+        records: 0,
+        bytes: 0,
+        status: 'pending',
+        waitSeconds: 0,
+        waits: 0,
+        invocations: 0,
+        retries: 0,
+        throttles: 0,
+        final: false,
+        startedAt: '',
+      },
+      resultPath: '$.results',
+    });
+    windows.itemProcessor(route);
+
+    const summarizeGroup = new LambdaInvoke(this, STATE.summarizeGroup, {
+      lambdaFunction: props.summarizeFunction,
+      payload: TaskInput.fromObject({
+        mode: 'group',
+        account: JsonPath.stringAt('$.account'),
+        category: JsonPath.stringAt('$.category'),
+        results: JsonPath.listAt('$.results'),
+      }),
+      outputPath: '$.Payload',
+    });
+
+    const groups = new MapState(this, STATE.groups, {
+      itemsPath: '$.groups',
+      maxConcurrency: props.mapConcurrency,
+      itemSelector: {
+        runId: JsonPath.stringAt('$.runId'),
+        executionId: JsonPath.stringAt('$.executionId'),
+        options: JsonPath.objectAt('$.options'),
+        account: JsonPath.stringAt('$$.Map.Item.Value.account'),
+        category: JsonPath.stringAt('$$.Map.Item.Value.category'),
+        windows: JsonPath.listAt('$$.Map.Item.Value.windows'),
+      },
+      resultPath: '$.groupResults',
+    });
+    groups.itemProcessor(windows.next(summarizeGroup));
+
+    const summarize = new LambdaInvoke(this, STATE.summarize, {
+      lambdaFunction: props.summarizeFunction,
+      payload: TaskInput.fromObject({
+        mode: 'run',
+        runId: JsonPath.stringAt('$.runId'),
+        s3Url: JsonPath.stringAt('$.s3Url'),
+        range: JsonPath.objectAt('$.range'),
+        accounts: JsonPath.listAt('$.accounts'),
+        categories: JsonPath.listAt('$.categories'),
+        skipped: JsonPath.listAt('$.skipped'),
+        groups: JsonPath.listAt('$.groupResults'),
+      }),
+      outputPath: '$.Payload',
+    });
+
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(plan.next(groups).next(summarize)),
+      tracingEnabled: true,
+      logs: {
+        destination: new LogGroup(this, 'Logs', { retention: RetentionDays.THREE_MONTHS }),
+        level: LogLevel.ALL,
+        includeExecutionData: false,
+      },
+    });
+  }
+}

@@ -1,0 +1,138 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { CATEGORIES, type CategoryName } from '../categories.ts';
+import type { AccountConfig } from '../shared/config.ts';
+import { DatadogClient, type DatadogClientOptions } from '../shared/datadog-client.ts';
+import { InputError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import type { KeyLoader } from '../shared/secrets.ts';
+import { type FetchLimits, fetchWindow } from './fetch-window.ts';
+import { type Plan, planRun } from './plan.ts';
+import {
+  type GroupSummary,
+  type RunOutput,
+  type RunSummaryInput,
+  summarizeGroup,
+  summarizeRun,
+} from './summarize.ts';
+import { windowOf } from './windows.ts';
+import type { WindowResult, WorkItem } from './work-item.ts';
+
+/** What a handler needs from the outside world; the Lambda builds it from env, the local runner by hand. */
+export interface Runtime {
+  bucket: string;
+  prefix: string;
+  accounts: readonly AccountConfig[];
+  enabledCategories: readonly CategoryName[];
+  s3: S3Client;
+  loadKeys: KeyLoader;
+  /** Transport settings for the Datadog client (the local runner's base URL override lives here). */
+  clientOptions?: Partial<Omit<DatadogClientOptions, 'site' | 'apiKey' | 'appKey'>>;
+  limits: FetchLimits;
+  log: Logger;
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface LambdaContextLike {
+  getRemainingTimeInMillis(): number;
+}
+
+type RuntimeSource = Runtime | (() => Runtime);
+const resolve = (r: RuntimeSource): Runtime => (typeof r === 'function' ? r() : r);
+
+/** The plan Lambda's event: the execution input plus the execution's identity. */
+export interface PlanEvent {
+  input: unknown;
+  executionId: string;
+  executionName: string;
+}
+
+export function createPlanHandler(source: RuntimeSource, defaultCategories?: readonly CategoryName[]) {
+  return async (event: PlanEvent): Promise<Plan> => {
+    const rt = resolve(source);
+    const plan = planRun(event.input, {
+      now: rt.now(),
+      accounts: rt.accounts,
+      enabledCategories: rt.enabledCategories,
+      executionId: event.executionId,
+      runId: event.executionName,
+      bucket: rt.bucket,
+      prefix: rt.prefix,
+      ...(defaultCategories ? { defaultCategories } : {}),
+    });
+    rt.log.info('planned', {
+      run_id: plan.runId,
+      windows: plan.windows,
+      groups: plan.groups.length,
+      skipped: plan.skipped.length,
+    });
+    return plan;
+  };
+}
+
+function checkItem(item: WorkItem, expected: CategoryName, rt: Runtime): void {
+  if (item?.category !== expected) {
+    throw new InputError(
+      'category',
+      `this function fetches ${expected}, not ${JSON.stringify(item?.category)}`,
+    );
+  }
+  if (!rt.accounts.some((a) => a.name === item.account)) {
+    throw new InputError('account', `${JSON.stringify(item.account)} is not a configured account`);
+  }
+  const start = new Date(item.windowStart);
+  if (
+    typeof item.windowStart !== 'string' ||
+    Number.isNaN(start.getTime()) ||
+    windowOf(CATEGORIES[expected].window, start).start !== start.toISOString()
+  ) {
+    throw new InputError(
+      'windowStart',
+      `${JSON.stringify(item.windowStart)} is not the start of a ${expected} window`,
+    );
+  }
+  if (typeof item.cursor !== 'string' || !Number.isInteger(item.part) || item.part < 0) {
+    throw new InputError('cursor', 'the work item has no valid cursor/part');
+  }
+}
+
+/** One Lambda per category: fetch pages of one window while time allows. */
+export function createFetchHandler(category: CategoryName, source: RuntimeSource) {
+  return async (item: WorkItem, context: LambdaContextLike): Promise<WorkItem> => {
+    const rt = resolve(source);
+    checkItem(item, category, rt);
+    return fetchWindow(item, {
+      s3: rt.s3,
+      bucket: rt.bucket,
+      prefix: rt.prefix,
+      now: rt.now,
+      sleep: rt.sleep,
+      log: rt.log,
+      limits: rt.limits,
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      clientFor: async (name) => {
+        const account = rt.accounts.find((a) => a.name === name) as AccountConfig;
+        const keys = await rt.loadKeys(account.secretName, account.site);
+        return new DatadogClient({ ...rt.clientOptions, ...keys, sleep: rt.sleep });
+      },
+    });
+  };
+}
+
+export type SummarizeEvent =
+  | { mode: 'group'; account: string; category: CategoryName; results: WindowResult[] }
+  | ({ mode: 'run' } & RunSummaryInput);
+
+export function createSummarizeHandler(source: RuntimeSource) {
+  return async (event: SummarizeEvent): Promise<GroupSummary | RunOutput> => {
+    const rt = resolve(source);
+    if (event.mode === 'group') return summarizeGroup(event);
+    const output = summarizeRun(event);
+    rt.log.info('run finished', {
+      run_id: output.output.run_id,
+      execution_status: output.execution_status,
+      ...output.output.totals,
+    });
+    return output;
+  };
+}

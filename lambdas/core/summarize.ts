@@ -1,0 +1,146 @@
+import { CATEGORIES, type CategoryName } from '../categories.ts';
+import type { Skipped } from './plan.ts';
+import { windowOf } from './windows.ts';
+import type { WindowResult } from './work-item.ts';
+
+export interface Failure {
+  account: string;
+  window: string;
+  error: string;
+  message: string;
+}
+
+/** Counts of one (account, category) group: what flows out of the outer Map. */
+export interface GroupSummary {
+  account: string;
+  category: CategoryName;
+  windows: number;
+  pages: number;
+  records: number;
+  bytes: number;
+  /** Windows Datadog may still restate (re-run them later; the re-run replaces them). */
+  provisional: number;
+  failed: number;
+  /** The first {@link MAX_FAILURES_LISTED} failures; `failed` has the count. */
+  failures: Failure[];
+}
+
+export const MAX_FAILURES_LISTED = 20;
+
+export interface CategorySummary extends Omit<GroupSummary, 'account' | 'category'> {
+  skipped: Array<{ account: string; window: string; reason: string }>;
+}
+
+export interface RunSummaryInput {
+  runId: string;
+  s3Url: string;
+  range: { start: string; end: string };
+  accounts: string[];
+  categories: CategoryName[];
+  skipped: Skipped[];
+  groups: GroupSummary[];
+}
+
+export interface RunOutput {
+  execution_status: 'S_OK' | 'E_FAIL';
+  s3_url: string;
+  output: {
+    run_id: string;
+    range: { start: string; end: string };
+    accounts: string[];
+    totals: {
+      windows: number;
+      pages: number;
+      records: number;
+      bytes: number;
+      failed: number;
+      skipped: number;
+    };
+    categories: Partial<Record<CategoryName, CategorySummary>>;
+  };
+}
+
+/** Step Functions' Cause is the error message locally and a JSON `{errorType, errorMessage}` in AWS. */
+export function causeMessage(cause: string): string {
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // a plain message
+  }
+  return cause;
+}
+
+export function summarizeGroup(input: {
+  account: string;
+  category: CategoryName;
+  results: WindowResult[];
+}): GroupSummary {
+  const kind = CATEGORIES[input.category].window;
+  const g: GroupSummary = {
+    account: input.account,
+    category: input.category,
+    windows: 0,
+    pages: 0,
+    records: 0,
+    bytes: 0,
+    provisional: 0,
+    failed: 0,
+    failures: [],
+  };
+  for (const r of input.results) {
+    if (r.status === 'done') {
+      g.windows++;
+      g.pages += r.pages;
+      g.records += r.records;
+      g.bytes += r.bytes;
+      if (!r.final) g.provisional++;
+      continue;
+    }
+    g.failed++;
+    if (g.failures.length < MAX_FAILURES_LISTED) {
+      g.failures.push({
+        account: input.account,
+        window: windowOf(kind, new Date(r.windowStart)).partition,
+        error: r.error?.Error ?? 'Unknown',
+        message: causeMessage(r.error?.Cause ?? 'no cause recorded'),
+      });
+    }
+  }
+  return g;
+}
+
+export function summarizeRun(input: RunSummaryInput): RunOutput {
+  const categories: Partial<Record<CategoryName, CategorySummary>> = {};
+  const of = (name: CategoryName): CategorySummary => {
+    categories[name] ??= {
+      windows: 0,
+      pages: 0,
+      records: 0,
+      bytes: 0,
+      provisional: 0,
+      failed: 0,
+      failures: [],
+      skipped: [],
+    };
+    return categories[name];
+  };
+  for (const name of input.categories) of(name);
+  const totals = { windows: 0, pages: 0, records: 0, bytes: 0, failed: 0, skipped: input.skipped.length };
+  for (const g of input.groups) {
+    const c = of(g.category);
+    for (const k of ['windows', 'pages', 'records', 'bytes', 'failed'] as const) {
+      c[k] += g[k];
+      totals[k] += g[k];
+    }
+    c.provisional += g.provisional;
+    c.failures.push(...g.failures);
+  }
+  for (const s of input.skipped)
+    of(s.category).skipped.push({ account: s.account, window: s.partition, reason: s.reason });
+  return {
+    execution_status: totals.failed === 0 ? 'S_OK' : 'E_FAIL',
+    s3_url: input.s3Url,
+    output: { run_id: input.runId, range: input.range, accounts: input.accounts, totals, categories },
+  };
+}

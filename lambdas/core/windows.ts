@@ -1,0 +1,104 @@
+import type { Window, WindowKind } from '../categories.ts';
+import { InputError } from '../shared/errors.ts';
+
+/** The forms a user may type for `start` and `end` (all UTC). */
+export const TIME_FORMS = 'YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh or YYYY-MM-DD Thh (UTC)';
+
+const TIME_PATTERN =
+  /^(\d{4})-(\d{2})(?:-(\d{2})(?:(?:T| T|\s)(\d{2})(?::(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(Z|[+-]00:?00)?)?)?$/;
+
+/**
+ * Parses a user time in one of {@link TIME_FORMS} (full ISO timestamps at UTC are accepted too, for
+ * the scheduler's time) into a UTC Date. Throws an InputError naming the field.
+ */
+export function parseTime(field: string, value: unknown): Date {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new InputError(field, `expected a time in the form ${TIME_FORMS}, got ${describe(value)}`);
+  }
+  const match = TIME_PATTERN.exec(value.trim());
+  if (!match) throw new InputError(field, `"${value}" is not a time in the form ${TIME_FORMS}`);
+  const [, y, mo, d, h, mi, s] = match;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = d === undefined ? 1 : Number(d);
+  const hour = h === undefined ? 0 : Number(h);
+  const minute = mi === undefined ? 0 : Number(mi);
+  const second = s === undefined ? 0 : Number(s);
+  if (month < 1 || month > 12) throw new InputError(field, `"${value}" has month ${mo}; months are 01 to 12`);
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > daysInMonth) {
+    throw new InputError(field, `"${value}" has day ${d}; ${y}-${mo} has days 01 to ${daysInMonth}`);
+  }
+  if (hour > 23) throw new InputError(field, `"${value}" has hour ${h}; hours are 00 to 23`);
+  if (minute > 59 || second > 59) throw new InputError(field, `"${value}" has an invalid minute or second`);
+  return new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  return JSON.stringify(value) ?? String(value);
+}
+
+export function startOfDay(t: Date): Date {
+  return new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate()));
+}
+
+export function startOfMonth(t: Date): Date {
+  return new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), 1));
+}
+
+export function addDays(t: Date, days: number): Date {
+  return new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate() + days));
+}
+
+export function addMonths(t: Date, months: number): Date {
+  return new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() + months, 1));
+}
+
+/** Widens `[start, end)` to whole windows of the kind: a window is always a complete partition. */
+export function alignRange(kind: WindowKind, start: Date, end: Date): { start: Date; end: Date } {
+  if (kind === 'day') {
+    const s = startOfDay(start);
+    const e = startOfDay(end);
+    return { start: s, end: e.getTime() < end.getTime() ? addDays(e, 1) : e };
+  }
+  const s = startOfMonth(start);
+  const e = startOfMonth(end);
+  return { start: s, end: e.getTime() < end.getTime() ? addMonths(e, 1) : e };
+}
+
+export function windowOf(kind: WindowKind, start: Date): Window {
+  const end = kind === 'day' ? addDays(start, 1) : addMonths(start, 1);
+  const iso = start.toISOString();
+  return {
+    start: iso,
+    end: end.toISOString(),
+    partition: kind === 'day' ? `day=${iso.slice(0, 10)}` : `month=${iso.slice(0, 7)}`,
+  };
+}
+
+/** Half-open, UTC, aligned windows covering `[start, end)`. */
+export function windowsFor(kind: WindowKind, start: Date, end: Date): Window[] {
+  const aligned = alignRange(kind, start, end);
+  const windows: Window[] = [];
+  for (let t = aligned.start; t.getTime() < aligned.end.getTime(); ) {
+    const w = windowOf(kind, t);
+    windows.push(w);
+    t = new Date(w.end);
+  }
+  return windows;
+}
+
+const DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?)?$/;
+
+/** ISO 8601 durations in days and hours only (`P3D`, `PT72H`, `P1DT12H`): enough for lookbacks. */
+export function parseLookback(field: string, value: unknown): number {
+  const match = typeof value === 'string' ? DURATION.exec(value) : null;
+  if (!match || (match[1] === undefined && match[2] === undefined)) {
+    throw new InputError(
+      field,
+      `expected an ISO 8601 duration in days or hours such as P3D or PT72H, got ${describe(value)}`,
+    );
+  }
+  return (Number(match[1] ?? 0) * 24 + Number(match[2] ?? 0)) * 3_600_000;
+}

@@ -1,0 +1,47 @@
+import type { CategoryName, CategoryOptions } from '../categories.ts';
+import type { RateLimitState } from '../shared/datadog-client.ts';
+
+/**
+ * One window of one category of one account, as it flows through the state machine's loop.
+ * Small on purpose (payloads are capped at 256 KiB): counts and a cursor, never records.
+ * No field is ever null: CDK drops nulls from state parameters, so "no cursor" is `''`.
+ */
+export interface WorkItem {
+  runId: string;
+  executionId: string;
+  account: string;
+  category: CategoryName;
+  /** Start of the window (ISO, UTC); its end and partition follow from the category's window kind. */
+  windowStart: string;
+  options: CategoryOptions;
+  /** Cursor for the next page; `''` before the first page. */
+  cursor: string;
+  /** Next part number (= pages written so far for this window). */
+  part: number;
+  records: number;
+  bytes: number;
+  /** `pending` before the first call; `more` to call again now; `wait` to wait `waitSeconds` first. */
+  status: 'pending' | 'more' | 'wait' | 'done';
+  waitSeconds: number;
+  /** Rate-limit waits handed to the state machine so far. */
+  waits: number;
+  invocations: number;
+  retries: number;
+  throttles: number;
+  /** False while Datadog may still restate the window (late usage, month not closed); set when done. */
+  final: boolean;
+  /** When the window's first invocation began; `''` before it. */
+  startedAt: string;
+  rateLimit?: RateLimitState;
+}
+
+/** What the inner Map keeps of each window when it ends: counts, or the failure. Small on purpose. */
+export interface WindowResult {
+  windowStart: string;
+  status: 'done' | 'failed';
+  pages: number;
+  records: number;
+  bytes: number;
+  final: boolean;
+  error?: { Error: string; Cause: string };
+}

@@ -1,0 +1,4 @@
+import { createPlanHandler } from '../core/handlers.ts';
+import { lambdaRuntime } from '../shared/runtime.ts';
+
+export const handler = createPlanHandler(lambdaRuntime);

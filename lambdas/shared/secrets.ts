@@ -1,0 +1,73 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretError } from './errors.ts';
+import { type DatadogSite, isDatadogSite } from './sites.ts';
+
+export interface DatadogKeys {
+  apiKey: string;
+  appKey: string;
+  site: DatadogSite;
+}
+
+export type KeyLoader = (secretName: string, defaultSite: DatadogSite) => Promise<DatadogKeys>;
+
+const CREATE_HINT = (name: string) =>
+  `Create it with: aws secretsmanager create-secret --name ${name} --secret-string '{"apiKey":"<DD_API_KEY>","appKey":"<DD_APP_KEY>","site":"datadoghq.com"}'`;
+
+/** Parses `{apiKey, appKey, site}`. Error messages name the secret and the field, never a value. */
+export function parseSecret(
+  secretName: string,
+  raw: string | undefined,
+  defaultSite: DatadogSite,
+): DatadogKeys {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw ?? '');
+  } catch {
+    throw new SecretError(
+      `secret ${secretName} is not a JSON object of {apiKey, appKey, site}. ${CREATE_HINT(secretName)}`,
+    );
+  }
+  const s = parsed as Record<string, unknown>;
+  for (const field of ['apiKey', 'appKey']) {
+    if (typeof s[field] !== 'string' || (s[field] as string).trim() === '') {
+      throw new SecretError(`secret ${secretName} has no ${field} string. ${CREATE_HINT(secretName)}`);
+    }
+  }
+  const site = s.site ?? defaultSite;
+  if (!isDatadogSite(site)) throw new SecretError(`secret ${secretName} names an unknown Datadog site`);
+  return { apiKey: (s.apiKey as string).trim(), appKey: (s.appKey as string).trim(), site };
+}
+
+/** Reads secrets from Secrets Manager, cached per container for `ttlMs` (default 5 minutes). */
+export function secretsManagerLoader(
+  client: SecretsManagerClient,
+  ttlMs = 300_000,
+  now: () => number = Date.now,
+): KeyLoader {
+  const cache = new Map<string, { keys: DatadogKeys; expires: number }>();
+  return async (secretName, defaultSite) => {
+    const hit = cache.get(secretName);
+    if (hit && hit.expires > now()) return hit.keys;
+    let raw: string | undefined;
+    try {
+      raw = (await client.send(new GetSecretValueCommand({ SecretId: secretName }))).SecretString;
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name === 'ResourceNotFoundException') {
+        throw new SecretError(`secret ${secretName} does not exist. ${CREATE_HINT(secretName)}`);
+      }
+      throw new SecretError(`secret ${secretName} could not be read (${name})`, { cause: error });
+    }
+    const keys = parseSecret(secretName, raw, defaultSite);
+    cache.set(secretName, { keys, expires: now() + ttlMs });
+    return keys;
+  };
+}
+
+/** Local runs: `DD_API_KEY`, `DD_APP_KEY` and optional `DD_SITE`, or undefined when not set. */
+export function keysFromEnv(env: NodeJS.ProcessEnv = process.env): DatadogKeys | undefined {
+  if (!env.DD_API_KEY || !env.DD_APP_KEY) return undefined;
+  const site = env.DD_SITE ?? 'datadoghq.com';
+  if (!isDatadogSite(site)) throw new SecretError(`DD_SITE "${site}" is not a Datadog site`);
+  return { apiKey: env.DD_API_KEY, appKey: env.DD_APP_KEY, site };
+}

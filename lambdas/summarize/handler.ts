@@ -1,0 +1,4 @@
+import { createSummarizeHandler } from '../core/handlers.ts';
+import { lambdaRuntime } from '../shared/runtime.ts';
+
+export const handler = createSummarizeHandler(lambdaRuntime);

@@ -1,0 +1,4 @@
+import { createFetchHandler } from '../core/handlers.ts';
+import { lambdaRuntime } from '../shared/runtime.ts';
+
+export const handler = createFetchHandler('usage_attribution', lambdaRuntime);

@@ -1,0 +1,292 @@
+import './node20.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CATEGORIES, CATEGORY_NAMES } from '../lambdas/categories.ts';
+import { planRun } from '../lambdas/core/plan.ts';
+import { windowOf } from '../lambdas/core/windows.ts';
+import {
+  ACCOUNT_NAME_FORM,
+  ACCOUNT_NAME_PATTERN,
+  type AccountConfig,
+  isSafePrefix,
+} from '../lambdas/shared/config.ts';
+import { InputError } from '../lambdas/shared/errors.ts';
+import { createS3Client } from '../lambdas/shared/s3.ts';
+import { type DatadogKeys, keysFromEnv } from '../lambdas/shared/secrets.ts';
+import { type Progress, runLocal } from './runner.ts';
+import { localS3Client, startS3Server } from './s3-server.ts';
+import { startSimulator } from './simulator.ts';
+
+const HELP = `Usage: npm start -- [flags]
+
+Runs the pipeline's state machine locally (the definition cdk deploys), against Datadog or the
+built-in simulator, writing to S3 or to an embedded S3-compatible server.
+
+Input (mirrors the state machine input):
+  --account NAME              account name in the S3 layout (default: main)
+  --categories LIST           comma-separated, or "all" (default: hourly_usage)
+                              ${CATEGORY_NAMES.join(', ')}
+  --start TIME --end TIME     YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh (UTC); end exclusive
+                              (default: the last 3 days, --lookback P3D)
+  --lookback DURATION         ISO 8601 days/hours back from now, e.g. P3D, PT72H
+  --product-families LIST     hourly_usage families, comma-separated (default: all)
+  --include-descendants       include child orgs (default); --no-include-descendants to turn off
+  --include-connected-accounts
+  --page-size N               hourly_usage page[limit], 1..500 (default 500)
+  --fields LIST               attribution fields (default *)
+  --tag-breakdown-keys LIST   attribution tag keys, comma-separated
+
+Where things go:
+  --datadog-url URL           a Datadog-compatible API (default: https://api.<DD_SITE> with
+                              DD_API_KEY/DD_APP_KEY, or the built-in simulator without them)
+  --bucket NAME               an S3 bucket (default: an embedded S3 server, bucket "local")
+  --s3-endpoint URL           an S3-compatible endpoint for --bucket
+  --prefix PREFIX             key prefix in the bucket (default: datadog)
+  --data-dir DIR              where the embedded S3 server stores objects (default: .local)
+
+Output:
+  --quiet                     no progress lines
+  --help
+Exit code: 0 for S_OK, 1 for E_FAIL or a failed run, 2 for bad input.`;
+
+function list(value: string | undefined): string[] | undefined {
+  return value === undefined
+    ? undefined
+    : value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
+}
+
+type Flags = ReturnType<typeof parseFlags>;
+
+function parseFlags(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: false,
+    allowNegative: true,
+    options: {
+      account: { type: 'string', default: 'main' },
+      categories: { type: 'string', default: 'hourly_usage' },
+      start: { type: 'string' },
+      end: { type: 'string' },
+      lookback: { type: 'string' },
+      'product-families': { type: 'string' },
+      'include-descendants': { type: 'boolean' },
+      'include-connected-accounts': { type: 'boolean' },
+      'page-size': { type: 'string' },
+      fields: { type: 'string' },
+      'tag-breakdown-keys': { type: 'string' },
+      'datadog-url': { type: 'string' },
+      bucket: { type: 'string' },
+      's3-endpoint': { type: 'string' },
+      prefix: { type: 'string', default: 'datadog' },
+      'data-dir': { type: 'string', default: '.local' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  }).values;
+}
+
+/** The execution input the flags stand for: the same object a StartExecution would carry. */
+export function inputFromFlags(f: Flags): Record<string, unknown> {
+  const input: Record<string, unknown> = { account: f.account };
+  const categories = list(f.categories) ?? [];
+  input.categories = categories.length === 1 && categories[0] === 'all' ? 'all' : categories;
+  if (f.start !== undefined) input.start = f.start;
+  if (f.end !== undefined) input.end = f.end;
+  if (f.lookback !== undefined) input.lookback = f.lookback;
+  if (f['product-families'] !== undefined) input.productFamilies = list(f['product-families']);
+  if (f['include-descendants'] !== undefined) input.includeDescendants = f['include-descendants'];
+  if (f['include-connected-accounts'] !== undefined)
+    input.includeConnectedAccounts = f['include-connected-accounts'];
+  if (f['page-size'] !== undefined) {
+    const n = Number(f['page-size']);
+    input.pageSize = Number.isFinite(n) ? n : f['page-size'];
+  }
+  if (f.fields !== undefined) input.fields = f.fields;
+  if (f['tag-breakdown-keys'] !== undefined) input.tagBreakdownKeys = list(f['tag-breakdown-keys']);
+  return input;
+}
+
+function checkUrl(flag: string, value: string | undefined): void {
+  if (value === undefined) return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(flag, `"${value}" is not a URL such as http://127.0.0.1:8080`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InputError(flag, 'must be an http(s) URL');
+}
+
+async function ensureBucket(s3: S3Client, bucket: string, create: boolean): Promise<void> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404 && create) {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      return;
+    }
+    if (status === 404) throw new InputError('bucket', `bucket "${bucket}" does not exist`);
+    throw error;
+  }
+}
+
+function progressLine(p: Progress): string {
+  const partition = windowOf(CATEGORIES[p.category].window, new Date(p.windowStart)).partition;
+  const state =
+    p.status === 'done'
+      ? 'done'
+      : p.status === 'wait'
+        ? `rate limited, waiting ${p.waitSeconds}s`
+        : 'continuing';
+  return `  ${p.category.padEnd(18)} ${p.account} ${partition.padEnd(16)} ${String(p.pages).padStart(4)} pages ${String(p.records).padStart(8)} records  ${state}`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let flags: Flags;
+  try {
+    flags = parseFlags(argv);
+  } catch (error) {
+    console.error(`Error: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const out = (line: string) => {
+    if (!flags.quiet) console.error(line);
+  };
+
+  // Everything the user typed is checked before any server starts or any request goes out.
+  const input = inputFromFlags(flags);
+  const account = flags.account ?? 'main';
+  const prefix = flags.prefix ?? 'datadog';
+  let envKeys: DatadogKeys | undefined;
+  try {
+    if (!ACCOUNT_NAME_PATTERN.test(account)) {
+      throw new InputError(
+        'account',
+        `${JSON.stringify(account)} is not a valid account name (${ACCOUNT_NAME_FORM})`,
+      );
+    }
+    if (!isSafePrefix(prefix)) {
+      throw new InputError(
+        'prefix',
+        `"${prefix}" is not a safe S3 prefix (segments of letters, digits, ".", "_", "-" separated by "/")`,
+      );
+    }
+    checkUrl('datadog-url', flags['datadog-url']);
+    checkUrl('s3-endpoint', flags['s3-endpoint']);
+    if (flags['s3-endpoint'] && !flags.bucket) throw new InputError('bucket', 'required with --s3-endpoint');
+    envKeys = keysFromEnv();
+    const accounts: AccountConfig[] = [
+      { name: account, secretName: 'local', site: envKeys?.site ?? 'datadoghq.com' },
+    ];
+    planRun(input, {
+      now: new Date(),
+      accounts,
+      enabledCategories: CATEGORY_NAMES,
+      executionId: 'validation',
+      runId: 'validation',
+      bucket: flags.bucket ?? 'local',
+      prefix,
+    });
+  } catch (error) {
+    if (error instanceof InputError || (error as Error).name === 'SecretError') {
+      console.error(`Invalid input: ${(error as Error).message}`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    let datadogUrl = flags['datadog-url'];
+    let keys = envKeys;
+    if (!keys && !datadogUrl) {
+      const sim = await startSimulator();
+      cleanups.push(() => sim.close());
+      datadogUrl = sim.url;
+      keys = { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' };
+      out(
+        `No DD_API_KEY/DD_APP_KEY set: using the built-in Datadog simulator at ${sim.url} (simulated data).`,
+      );
+    } else if (!keys) {
+      keys = { apiKey: 'local-api-key', appKey: 'local-app-key', site: 'datadoghq.com' };
+      out(`Datadog API: ${datadogUrl} (no DD_API_KEY/DD_APP_KEY set: sending placeholder keys).`);
+    } else {
+      out(`Datadog API: ${datadogUrl ?? `https://api.${keys.site}`} (keys from DD_API_KEY/DD_APP_KEY).`);
+    }
+
+    let s3: S3Client;
+    let bucket: string;
+    let where: string;
+    if (flags.bucket) {
+      bucket = flags.bucket;
+      s3 = flags['s3-endpoint'] ? localS3Client(flags['s3-endpoint']) : createS3Client();
+      await ensureBucket(s3, bucket, Boolean(flags['s3-endpoint']));
+      where = `s3://${bucket}/${prefix ? `${prefix}/` : ''}${flags['s3-endpoint'] ? ` at ${flags['s3-endpoint']}` : ''}`;
+    } else {
+      const directory = path.resolve(flags['data-dir'] ?? '.local', 's3');
+      const server = await startS3Server({ directory, bucket: 'local' });
+      cleanups.push(() => server.close());
+      s3 = server.client;
+      bucket = server.bucket;
+      where = path.join(directory, bucket, prefix);
+      out(`S3: embedded S3-compatible server at ${server.endpoint}, storing under ${directory}`);
+    }
+
+    out(`Running the state machine locally: ${JSON.stringify(input)}`);
+    const result = await runLocal({
+      input,
+      accounts: [{ name: account, secretName: 'local', site: keys.site }],
+      keys,
+      ...(datadogUrl ? { datadogUrl } : {}),
+      s3,
+      bucket,
+      prefix,
+      onProgress: (p) => out(progressLine(p)),
+    });
+    console.log(JSON.stringify(result.output, null, 2));
+    const t = result.output.output.totals;
+    out(
+      `\n${result.output.execution_status}: ${t.windows} windows, ${t.pages} pages, ${t.records} records, ${t.failed} failed, ${t.skipped} skipped in ${(result.stats.elapsedMs / 1000).toFixed(1)} s`,
+    );
+    for (const [name, c] of Object.entries(result.output.output.categories)) {
+      for (const f of c?.failures ?? [])
+        out(`  ✗ ${name} ${f.account} ${f.window}: ${f.error}: ${f.message}`);
+    }
+    out(`Data: ${result.output.s3_url}${flags.bucket ? '' : `  (files under ${where})`}`);
+    if (!flags.bucket && existsSync(where)) {
+      out(
+        `Look at it: find ${path.relative(process.cwd(), where)} -name '*.json.gz._S3rver_object' | head -1 | xargs gzip -dc | head -2`,
+      );
+    }
+    return result.output.execution_status === 'S_OK' ? 0 : 1;
+  } catch (error) {
+    const e = error as Error;
+    const cause = (e as { cause?: { name?: string; message?: string } }).cause;
+    const name = cause?.name && cause.name !== 'Error' ? cause.name : e.name;
+    console.error(`Run failed: ${name}: ${cause?.message ?? e.message}`);
+    return name === 'InputError' ? 2 : 1;
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`Run failed: ${(error as Error).stack ?? String(error)}`);
+      process.exit(1);
+    },
+  );
+}

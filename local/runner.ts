@@ -1,0 +1,203 @@
+import './node20.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { type LakeSettings, parseSettings } from '../infra/config.ts';
+import { STATE } from '../infra/constructs/pipeline-state-machine.ts';
+import { definitionFromTemplate, synthesizeStack, taskStateNames } from '../infra/definition.ts';
+import { CATEGORY_NAMES, type CategoryName } from '../lambdas/categories.ts';
+import { DEFAULT_LIMITS, type FetchLimits } from '../lambdas/core/fetch-window.ts';
+import {
+  createFetchHandler,
+  createPlanHandler,
+  createSummarizeHandler,
+  type Runtime,
+} from '../lambdas/core/handlers.ts';
+import type { RunOutput } from '../lambdas/core/summarize.ts';
+import type { WorkItem } from '../lambdas/core/work-item.ts';
+import type { AccountConfig } from '../lambdas/shared/config.ts';
+import type { DatadogClientOptions } from '../lambdas/shared/datadog-client.ts';
+import { type Logger, silentLogger } from '../lambdas/shared/log.ts';
+import type { DatadogKeys } from '../lambdas/shared/secrets.ts';
+
+/** Progress of one window after one invocation of its category's function. */
+export interface Progress {
+  account: string;
+  category: CategoryName;
+  windowStart: string;
+  status: WorkItem['status'];
+  pages: number;
+  records: number;
+  waitSeconds: number;
+}
+
+export interface LocalRunOptions {
+  /** The execution input, exactly as a manual StartExecution would pass it. */
+  input: Record<string, unknown>;
+  /** The accounts the "deployment" knows; every one uses `keys`. */
+  accounts: AccountConfig[];
+  keys: DatadogKeys;
+  /** Datadog-compatible base URL (simulator, proxy); without it the client goes to https://api.<site>. */
+  datadogUrl?: string;
+  s3: S3Client;
+  bucket: string;
+  prefix: string;
+  /** Settings the definition is synthesized with (concurrency); accounts and prefix come from above. */
+  settings?: Partial<LakeSettings>;
+  limits?: Partial<FetchLimits>;
+  clientOptions?: Partial<Omit<DatadogClientOptions, 'site' | 'apiKey' | 'appKey' | 'baseUrlOverride'>>;
+  /** Lambda timeout the handlers see through `getRemainingTimeInMillis` (the deployed one is 5 minutes). */
+  lambdaTimeoutMs?: number;
+  /** Replaces every Wait state's and retrier's wait, in ms (tests); default: wait as deployed. */
+  waitOverrideMs?: number;
+  executionName?: string;
+  log?: Logger;
+  now?: () => Date;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface LocalRunStats {
+  /** Invocations per Task state. */
+  invocations: Record<string, number>;
+  stateTransitions: number;
+  waitStates: number;
+  /** Largest state input or output seen, in bytes of JSON. */
+  maxPayloadBytes: number;
+  elapsedMs: number;
+}
+
+export interface LocalRunResult {
+  output: RunOutput;
+  stats: LocalRunStats;
+  definition: Record<string, unknown>;
+}
+
+/** The definition `cdk synth` deploys for these settings, tokens replaced. */
+export function localDefinition(settings: LakeSettings): Record<string, unknown> {
+  return definitionFromTemplate(synthesizeStack(settings).template);
+}
+
+const json = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/**
+ * Runs the deployed state-machine definition locally with aws-local-stepfunctions, every Task bound
+ * to its real handler in-process, with the same JSON round trip Lambda payloads go through.
+ */
+export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
+  const started = Date.now();
+  const settings = parseSettings({
+    ...options.settings,
+    accounts: options.accounts,
+    prefix: options.prefix,
+  });
+  const definition = localDefinition(settings);
+  const runtime: Runtime = {
+    bucket: options.bucket,
+    prefix: options.prefix,
+    accounts: options.accounts,
+    enabledCategories: settings.categories,
+    s3: options.s3,
+    loadKeys: async () => options.keys,
+    clientOptions: {
+      ...options.clientOptions,
+      ...(options.datadogUrl ? { baseUrlOverride: options.datadogUrl } : {}),
+    },
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    log: options.log ?? silentLogger,
+    now: options.now ?? (() => new Date()),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  };
+  const stats: LocalRunStats = {
+    invocations: {},
+    stateTransitions: 0,
+    waitStates: 0,
+    maxPayloadBytes: 0,
+    elapsedMs: 0,
+  };
+  const timeoutMs = options.lambdaTimeoutMs ?? 300_000;
+
+  type Handler = (event: never, context: { getRemainingTimeInMillis(): number }) => Promise<unknown>;
+  const asLambdaInvoke = (name: string, handler: Handler) => async (params: unknown) => {
+    const { Payload } = params as { Payload: unknown };
+    stats.invocations[name] = (stats.invocations[name] ?? 0) + 1;
+    const deadline = Date.now() + timeoutMs;
+    const result = json(
+      await handler(json(Payload) as never, { getRemainingTimeInMillis: () => deadline - Date.now() }),
+    );
+    if (options.onProgress && name.startsWith('Fetch ')) {
+      const item = result as WorkItem;
+      options.onProgress({
+        account: item.account,
+        category: item.category,
+        windowStart: item.windowStart,
+        status: item.status,
+        pages: item.part,
+        records: item.records,
+        waitSeconds: item.waitSeconds,
+      });
+    }
+    return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result };
+  };
+
+  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
+    [STATE.plan]: asLambdaInvoke(STATE.plan, createPlanHandler(runtime) as Handler),
+    [STATE.summarizeGroup]: asLambdaInvoke(STATE.summarizeGroup, createSummarizeHandler(runtime) as Handler),
+    [STATE.summarize]: asLambdaInvoke(STATE.summarize, createSummarizeHandler(runtime) as Handler),
+  };
+  for (const category of CATEGORY_NAMES) {
+    handlers[STATE.fetch(category)] = asLambdaInvoke(
+      STATE.fetch(category),
+      createFetchHandler(category, runtime) as Handler,
+    );
+  }
+  const unbound = taskStateNames(definition).filter((name) => !handlers[name]);
+  if (unbound.length > 0) throw new Error(`no local handler for Task state(s): ${unbound.join(', ')}`);
+
+  const waits: Record<string, number> = {};
+  const retries: Record<string, number> = {};
+  if (options.waitOverrideMs !== undefined) {
+    waits[STATE.pause] = options.waitOverrideMs;
+    for (const name of Object.keys(handlers)) retries[name] = options.waitOverrideMs;
+  }
+
+  const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[-:.]/g, '')}`;
+  const machine = new StateMachine(definition as never, {
+    validationOptions: { checkArn: true, checkPaths: true },
+  });
+  const execution = machine.run(options.input as never, {
+    overrides: {
+      taskResourceLocalHandlers: handlers as never,
+      waitTimeOverrides: waits,
+      retryIntervalOverrides: retries,
+    },
+    context: {
+      Execution: {
+        Id: `arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake:${executionName}`,
+        Name: executionName,
+        Input: options.input as never,
+        StartTime: new Date().toISOString(),
+      },
+    },
+  });
+  const consume = (async () => {
+    type Event = { type: string; state: { type: string; input?: unknown; output?: unknown } };
+    for await (const event of execution.eventLogs as AsyncGenerator<Event>) {
+      if (event.type === 'StateEntered') {
+        stats.stateTransitions++;
+        if (event.state.type === 'Wait') stats.waitStates++;
+        stats.maxPayloadBytes = Math.max(
+          stats.maxPayloadBytes,
+          JSON.stringify(event.state.input ?? null).length,
+        );
+      } else if (event.type === 'StateExited') {
+        stats.maxPayloadBytes = Math.max(
+          stats.maxPayloadBytes,
+          JSON.stringify(event.state.output ?? null).length,
+        );
+      }
+    }
+  })();
+  const output = (await execution.result) as unknown as RunOutput;
+  await consume.catch(() => {});
+  stats.elapsedMs = Date.now() - started;
+  return { output, stats, definition };
+}
