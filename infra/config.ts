@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { CATEGORY_NAMES, type CategoryName, isCategoryName } from '../lambdas/categories.ts';
 import { type AccountConfig, isSafePrefix, parseAccounts } from '../lambdas/shared/config.ts';
 
@@ -59,4 +60,10 @@ export function parseSettings(raw: unknown): LakeSettings {
       DEFAULT_SETTINGS.windowConcurrency,
     ),
   };
+}
+
+/** The settings in the repository's cdk.json: what `cdk deploy` would use. */
+export function loadCdkJsonSettings(file = new URL('../cdk.json', import.meta.url)): LakeSettings {
+  const cdkJson = JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> };
+  return parseSettings(cdkJson.context?.[CONTEXT_KEY]);
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -16,6 +16,7 @@ export function synthesizeStack(settings: LakeSettings = parseSettings(undefined
   stack: DatadogUsageStack;
   template: Template;
 } {
+  mkdirSync(os.tmpdir(), { recursive: true });
   const outdir = mkdtempSync(path.join(os.tmpdir(), 'cdk-out-'));
   try {
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
@@ -45,7 +46,10 @@ function resolveToken(part: Json): string {
 }
 
 /** The deployed definition (ASL) with CloudFormation tokens replaced by fixed fake values. */
-export function definitionFromTemplate(template: Template): Record<string, unknown> {
+export function definitionFromTemplate(
+  template: Template | Record<string, unknown>,
+): Record<string, unknown> {
+  if (!(template instanceof Template)) return definitionFromTemplate(Template.fromJSON(template));
   const machines = template.findResources('AWS::StepFunctions::StateMachine');
   const [machine] = Object.values(machines);
   if (!machine || Object.keys(machines).length !== 1) throw new Error('expected exactly one state machine');

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { loadCdkJsonSettings } from '../infra/config.ts';
 import { CATEGORIES, CATEGORY_NAMES } from '../lambdas/categories.ts';
 import { planRun } from '../lambdas/core/plan.ts';
 import { windowOf } from '../lambdas/core/windows.ts';
@@ -17,7 +18,7 @@ import { createS3Client } from '../lambdas/shared/s3.ts';
 import { type DatadogKeys, keysFromEnv } from '../lambdas/shared/secrets.ts';
 import { type Progress, runLocal } from './runner.ts';
 import { localS3Client, startS3Server } from './s3-server.ts';
-import { startSimulator } from './simulator.ts';
+import { SIMULATOR_KEYS, startSimulator } from './simulator.ts';
 
 const HELP = `Usage: npm start -- [flags]
 
@@ -168,6 +169,7 @@ export async function main(argv: string[]): Promise<number> {
   const input = inputFromFlags(flags);
   const account = flags.account ?? 'main';
   const prefix = flags.prefix ?? 'datadog';
+  const { mapConcurrency, windowConcurrency, categories } = loadCdkJsonSettings();
   let envKeys: DatadogKeys | undefined;
   try {
     if (!ACCOUNT_NAME_PATTERN.test(account)) {
@@ -192,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
     planRun(input, {
       now: new Date(),
       accounts,
-      enabledCategories: CATEGORY_NAMES,
+      enabledCategories: categories,
       executionId: 'validation',
       runId: 'validation',
       bucket: flags.bucket ?? 'local',
@@ -214,13 +216,15 @@ export async function main(argv: string[]): Promise<number> {
       const sim = await startSimulator();
       cleanups.push(() => sim.close());
       datadogUrl = sim.url;
-      keys = { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' };
+      keys = { ...SIMULATOR_KEYS, site: 'datadoghq.com' };
       out(
         `No DD_API_KEY/DD_APP_KEY set: using the built-in Datadog simulator at ${sim.url} (simulated data).`,
       );
     } else if (!keys) {
-      keys = { apiKey: 'local-api-key', appKey: 'local-app-key', site: 'datadoghq.com' };
-      out(`Datadog API: ${datadogUrl} (no DD_API_KEY/DD_APP_KEY set: sending placeholder keys).`);
+      keys = { ...SIMULATOR_KEYS, site: 'datadoghq.com' };
+      out(
+        `Datadog API: ${datadogUrl} (no DD_API_KEY/DD_APP_KEY set: sending the simulator's placeholder keys).`,
+      );
     } else {
       out(`Datadog API: ${datadogUrl ?? `https://api.${keys.site}`} (keys from DD_API_KEY/DD_APP_KEY).`);
     }
@@ -246,6 +250,7 @@ export async function main(argv: string[]): Promise<number> {
     out(`Running the state machine locally: ${JSON.stringify(input)}`);
     const result = await runLocal({
       input,
+      settings: { mapConcurrency, windowConcurrency, categories },
       accounts: [{ name: account, secretName: 'local', site: keys.site }],
       keys,
       ...(datadogUrl ? { datadogUrl } : {}),

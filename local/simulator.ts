@@ -1,7 +1,7 @@
 /**
  * A simulated Datadog Usage Metering / Cost API, served over real HTTP on 127.0.0.1 (node:http only).
  *
- * It follows /work/shared/reference/datadog-usage-api.md: both keys on every request, `usage_read` and
+ * It follows Datadog's documented behaviour: both keys on every request, `usage_read` and
  * (for cost) `billing_read`, parent-only endpoints answering 400 to child-org keys, calendar-aligned
  * rate-limit windows with the five X-RateLimit-* headers on every response, the real pagination
  * parameters and cursor locations, 15-month retention and the per-dataset availability dates.
@@ -25,6 +25,9 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+
+/** The keys the simulator accepts unless told otherwise (also the local runner's placeholder keys). */
+export const SIMULATOR_KEYS = { apiKey: 'sim-api-key', appKey: 'sim-app-key' } as const;
 
 export interface SimulatorOptions {
   /** Port to listen on; default 0 (ephemeral). The host is always 127.0.0.1. */
@@ -1209,8 +1212,8 @@ const STATUS_TEXT: Record<number, string> = {
 /** Starts the simulator on 127.0.0.1 and resolves once it listens. */
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<DatadogSimulator> {
   const cfg: Resolved = {
-    apiKey: opts.apiKey ?? 'sim-api-key',
-    appKey: opts.appKey ?? 'sim-app-key',
+    apiKey: opts.apiKey ?? SIMULATOR_KEYS.apiKey,
+    appKey: opts.appKey ?? SIMULATOR_KEYS.appKey,
     scopes: new Set(opts.scopes ?? ['usage_read', 'billing_read']),
     parentOrg: opts.parentOrg ?? true,
     families: [...new Set(opts.productFamilies ?? DEFAULT_FAMILIES)].sort(),

@@ -1,13 +1,7 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
-const tmp = path.resolve(import.meta.dirname, '..', '.tmp');
-
+/** The temp folder tests run with (TMPDIR): CDK synth output and S3 server directories go here. */
 export function setup(): void {
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-}
-
-export function teardown(): void {
-  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(path.resolve(import.meta.dirname, '..', '.tmp'), { recursive: true });
 }

@@ -24,12 +24,16 @@ export function parseTime(field: string, value: unknown): Date {
   const hour = h === undefined ? 0 : Number(h);
   const minute = mi === undefined ? 0 : Number(mi);
   const second = s === undefined ? 0 : Number(s);
-  if (month < 1 || month > 12) throw new InputError(field, `"${value}" has month ${mo}; months are 01 to 12`);
+  if (month < 1 || month > 12)
+    throw new InputError(field, `"${value}" has month ${mo}; months are 01 to 12 (${TIME_FORMS})`);
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (day < 1 || day > daysInMonth) {
-    throw new InputError(field, `"${value}" has day ${d}; ${y}-${mo} has days 01 to ${daysInMonth}`);
+    throw new InputError(
+      field,
+      `"${value}" has day ${d}; ${y}-${mo} has days 01 to ${daysInMonth} (${TIME_FORMS})`,
+    );
   }
-  if (hour > 23) throw new InputError(field, `"${value}" has hour ${h}; hours are 00 to 23`);
+  if (hour > 23) throw new InputError(field, `"${value}" has hour ${h}; hours are 00 to 23 (${TIME_FORMS})`);
   if (minute > 59 || second > 59) throw new InputError(field, `"${value}" has an invalid minute or second`);
   return new Date(Date.UTC(year, month - 1, day, hour, minute, second));
 }
@@ -89,12 +93,16 @@ export function windowsFor(kind: WindowKind, start: Date, end: Date): Window[] {
   return windows;
 }
 
-const DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?)?$/;
+const DURATION = /^P(?:(\d+)D)?(?:T(\d+)H)?$/;
 
 /** ISO 8601 durations in days and hours only (`P3D`, `PT72H`, `P1DT12H`): enough for lookbacks. */
 export function parseLookback(field: string, value: unknown): number {
   const match = typeof value === 'string' ? DURATION.exec(value) : null;
-  if (!match || (match[1] === undefined && match[2] === undefined)) {
+  if (
+    !match ||
+    (match[1] === undefined && match[2] === undefined) ||
+    Number(match[1] ?? 0) + Number(match[2] ?? 0) === 0
+  ) {
     throw new InputError(
       field,
       `expected an ISO 8601 duration in days or hours such as P3D or PT72H, got ${describe(value)}`,

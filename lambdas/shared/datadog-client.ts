@@ -227,7 +227,7 @@ export class DatadogClient {
       if (status === 401 || status === 403) {
         const needs = options.permissions?.length ? options.permissions.join(' and ') : 'usage_read';
         throw new DatadogAuthError(
-          `GET ${path} answered ${status} Forbidden: the API key is invalid, or the application key lacks the ${needs} permission (scope). Check the keys in the secret and the application key's scopes.`,
+          `GET ${path} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: the API key is invalid, or the application key lacks the ${needs} permission (scope). Check the keys in the secret and the application key's scopes.`,
           { method: 'GET', path, status },
         );
       }

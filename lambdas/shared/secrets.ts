@@ -27,6 +27,11 @@ export function parseSecret(
       `secret ${secretName} is not a JSON object of {apiKey, appKey, site}. ${CREATE_HINT(secretName)}`,
     );
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new SecretError(
+      `secret ${secretName} is not a JSON object of {apiKey, appKey, site}. ${CREATE_HINT(secretName)}`,
+    );
+  }
   const s = parsed as Record<string, unknown>;
   for (const field of ['apiKey', 'appKey']) {
     if (typeof s[field] !== 'string' || (s[field] as string).trim() === '') {
@@ -46,7 +51,8 @@ export function secretsManagerLoader(
 ): KeyLoader {
   const cache = new Map<string, { keys: DatadogKeys; expires: number }>();
   return async (secretName, defaultSite) => {
-    const hit = cache.get(secretName);
+    const cacheKey = `${secretName}\u0000${defaultSite}`;
+    const hit = cache.get(cacheKey);
     if (hit && hit.expires > now()) return hit.keys;
     let raw: string | undefined;
     try {
@@ -59,7 +65,7 @@ export function secretsManagerLoader(
       throw new SecretError(`secret ${secretName} could not be read (${name})`, { cause: error });
     }
     const keys = parseSecret(secretName, raw, defaultSite);
-    cache.set(secretName, { keys, expires: now() + ttlMs });
+    cache.set(cacheKey, { keys, expires: now() + ttlMs });
     return keys;
   };
 }

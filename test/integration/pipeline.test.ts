@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CATEGORIES, type CategoryOptions, DEFAULT_OPTIONS } from '../../lambdas/categories.ts';
+import { windowsFor } from '../../lambdas/core/windows.ts';
+import { runLocal } from '../../local/runner.ts';
+import { countIds, getBytes, readLanded, startEnv, type TestEnv } from '../support/env.ts';
+
+const KEYS = { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' as const };
+const ACCOUNTS = [{ name: 'main', secretName: 'local', site: 'datadoghq.com' as const }];
+const PREFIX = 'dd';
+const START = '2026-09-01T06';
+const END = '2026-09-04T03';
+
+/** Every record the simulator holds for the days of [START, END), widened to whole days. */
+function expectedIds(env: TestEnv, options: CategoryOptions): Set<string> {
+  const ids = new Set<string>();
+  for (const w of windowsFor('day', new Date('2026-09-01T06:00:00Z'), new Date('2026-09-04T03:00:00Z'))) {
+    for (const r of env.sim.expected('hourly_usage', CATEGORIES.hourly_usage.params(w, options))) {
+      ids.add(env.sim.recordId('hourly_usage', r));
+    }
+  }
+  return ids;
+}
+
+describe('Pipeline: hourly_usage through the synthesized state machine', () => {
+  let env: TestEnv;
+
+  beforeAll(async () => {
+    // A rate limit of 12 requests per 1 s window, calendar-aligned: a 4-day backfill must wait.
+    env = await startEnv({ rateLimit: { limit: 12, periodSeconds: 1 } });
+  });
+  afterAll(async () => env.close());
+
+  it('lands every record exactly once across pages, invocations and rate-limit waits', async () => {
+    // Prepare
+    const input = { account: 'main', categories: ['hourly_usage'], start: START, end: END, pageSize: 37 };
+
+    // Act
+    const result = await runLocal({
+      input,
+      accounts: ACCOUNTS,
+      keys: KEYS,
+      datadogUrl: env.sim.url,
+      s3: env.s3.client,
+      bucket: env.s3.bucket,
+      prefix: PREFIX,
+      // Hand the cursor back every 4 pages, and turn every exhausted rate-limit window into a Wait state.
+      limits: { maxPagesPerInvocation: 4, maxInlineWaitSeconds: 0 },
+    });
+
+    // Assess: the run
+    expect(result.output.execution_status).toBe('S_OK');
+    expect(result.output.s3_url).toBe('s3://lake/dd/');
+    const summary = result.output.output.categories.hourly_usage;
+    expect(summary?.windows).toBe(4);
+    expect(summary?.failed).toBe(0);
+    expect(result.stats.waitStates).toBeGreaterThan(0);
+    expect(result.stats.invocations['Fetch hourly_usage']).toBeGreaterThan(summary?.windows ?? 0);
+
+    // Assess: every served record landed exactly once, and nothing else landed
+    const expected = expectedIds(env, { ...DEFAULT_OPTIONS, pageSize: 37 });
+    const { lines, manifests, keys } = await readLanded(
+      env.s3.client,
+      env.s3.bucket,
+      `${PREFIX}/hourly_usage/`,
+    );
+    const landed = countIds(lines.map((l) => String(l.record.id)));
+    expect(landed.size).toBe(expected.size);
+    expect([...landed.values()].every((n) => n === 1)).toBe(true);
+    for (const id of expected) expect(landed.has(id)).toBe(true);
+    expect(new Set(env.sim.served.map((s) => s.id))).toEqual(expected);
+    expect(summary?.records).toBe(expected.size);
+    expect(summary?.pages).toBeGreaterThan(8);
+
+    // Assess: one manifest per window whose parts, counts and checksums match the objects
+    expect([...manifests.keys()].sort()).toEqual(
+      ['2026-09-01', '2026-09-02', '2026-09-03', '2026-09-04'].map(
+        (d) => `${PREFIX}/hourly_usage/account=main/day=${d}/`,
+      ),
+    );
+    for (const [partition, manifest] of manifests) {
+      const partKeys = keys.filter((k) => k.startsWith(partition) && k.endsWith('.json.gz'));
+      expect(manifest.parts.map((p) => p.key)).toEqual(partKeys);
+      expect(manifest.records).toBe(lines.filter((l) => l.key.startsWith(partition)).length);
+      expect(manifest.request.params['page[limit]']).toBe('37');
+      expect(JSON.stringify(manifest)).not.toContain('sim-api-key');
+      for (const part of manifest.parts) {
+        const body = await getBytes(env.s3.client, env.s3.bucket, part.key);
+        expect(part.bytes).toBe(body.length);
+        expect(part.sha256).toBe(createHash('sha256').update(body).digest('hex'));
+      }
+    }
+
+    // Assess: records are unchanged plus ingest
+    const first = lines[0]?.record;
+    expect(first?.ingest).toMatchObject({ account: 'main', category: 'hourly_usage', page: 0 });
+    expect(first?.type).toBe('usage_timeseries');
+  });
+
+  it('re-running with another page size leaves exactly the new parts and no duplicates', async () => {
+    // Prepare: the previous test landed the range with page[limit]=37
+    const input = { account: 'main', categories: ['hourly_usage'], start: START, end: END, pageSize: 200 };
+
+    // Act
+    const result = await runLocal({
+      input,
+      accounts: ACCOUNTS,
+      keys: KEYS,
+      datadogUrl: env.sim.url,
+      s3: env.s3.client,
+      bucket: env.s3.bucket,
+      prefix: PREFIX,
+    });
+
+    // Assess
+    expect(result.output.execution_status).toBe('S_OK');
+    const expected = expectedIds(env, DEFAULT_OPTIONS);
+    const { lines, manifests, keys } = await readLanded(
+      env.s3.client,
+      env.s3.bucket,
+      `${PREFIX}/hourly_usage/`,
+    );
+    const landed = countIds(lines.map((l) => String(l.record.id)));
+    expect(landed.size).toBe(expected.size);
+    expect([...landed.values()].every((n) => n === 1)).toBe(true);
+    const parts = keys.filter((k) => k.endsWith('.json.gz'));
+    expect(parts.length).toBe([...manifests.values()].reduce((n, m) => n + m.pages, 0));
+    for (const manifest of manifests.values()) {
+      expect(manifest.request.params['page[limit]']).toBe('200');
+      expect(manifest.parts.length).toBe(Math.max(1, Math.ceil(manifest.records / 200)));
+    }
+    expect([...manifests.values()].some((m) => m.deleted_stale_parts.length > 0)).toBe(true);
+  });
+
+  it('reports wrong keys as a clear failure and writes no part', async () => {
+    // Act
+    const result = await runLocal({
+      input: { account: 'main', categories: ['hourly_usage'], start: '2026-08-01', end: '2026-08-02' },
+      accounts: ACCOUNTS,
+      keys: { ...KEYS, apiKey: 'WRONG-API-KEY-1234' },
+      datadogUrl: env.sim.url,
+      s3: env.s3.client,
+      bucket: env.s3.bucket,
+      prefix: PREFIX,
+    });
+
+    // Assess
+    expect(result.output.execution_status).toBe('E_FAIL');
+    const failures = result.output.output.categories.hourly_usage?.failures ?? [];
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.error).toBe('DatadogAuthError');
+    expect(failures[0]?.message).toMatch(/403.*API key is invalid.*usage_read/);
+    expect(JSON.stringify(result.output)).not.toContain('WRONG-API-KEY-1234');
+    const { keys } = await readLanded(
+      env.s3.client,
+      env.s3.bucket,
+      `${PREFIX}/hourly_usage/account=main/day=2026-08-01/`,
+    );
+    expect(keys).toEqual([]);
+  });
+});

@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Manifest } from '../../lambdas/core/page-writer.ts';
+import { type LocalS3, startS3Server } from '../../local/s3-server.ts';
+import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator.ts';
+
+export interface TestEnv {
+  sim: DatadogSimulator;
+  s3: LocalS3;
+  close(): Promise<void>;
+}
+
+/** A real simulator and a real S3-compatible server on loopback, in a temp directory. */
+export async function startEnv(sim: SimulatorOptions = {}): Promise<TestEnv> {
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'lake-s3-'));
+  const [simulator, s3] = await Promise.all([
+    startSimulator(sim),
+    startS3Server({ directory, bucket: 'lake' }),
+  ]);
+  return {
+    sim: simulator,
+    s3,
+    close: async () => {
+      await Promise.all([simulator.close(), s3.close()]);
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 100 }),
+    );
+    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys.sort();
+}
+
+export async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(
+    await (res.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+  );
+}
+
+export interface LandedLine {
+  key: string;
+  record: Record<string, unknown> & { ingest: Record<string, unknown> };
+}
+
+/** Every line of every part under `prefix`, read back through the S3 API. */
+export async function readLanded(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+): Promise<{ lines: LandedLine[]; manifests: Map<string, Manifest>; keys: string[] }> {
+  const keys = await listKeys(s3, bucket, prefix);
+  const lines: LandedLine[] = [];
+  const manifests = new Map<string, Manifest>();
+  for (const key of keys) {
+    const body = await getBytes(s3, bucket, key);
+    if (key.endsWith('/_manifest.json')) {
+      manifests.set(key.slice(0, -'_manifest.json'.length), JSON.parse(body.toString('utf8')));
+      continue;
+    }
+    const text = gunzipSync(body).toString('utf8');
+    for (const line of text.split('\n')) if (line) lines.push({ key, record: JSON.parse(line) });
+  }
+  return { lines, manifests, keys };
+}
+
+/** Counts of each id: exactly-once means every count is 1. */
+export function countIds(ids: Iterable<string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+}

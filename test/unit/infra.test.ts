@@ -1,0 +1,166 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { parseSettings } from '../../infra/config.ts';
+import { STATE } from '../../infra/constructs/pipeline-state-machine.ts';
+import { definitionFromTemplate, synthesizeStack, taskStateNames } from '../../infra/definition.ts';
+import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
+
+const settings = parseSettings({
+  prefix: 'dd',
+  accounts: [
+    { name: 'main', secretName: 'dd/main', site: 'datadoghq.com' },
+    { name: 'eu', secretName: 'dd/eu', site: 'datadoghq.eu' },
+  ],
+  mapConcurrency: 3,
+  windowConcurrency: 5,
+});
+const { template } = synthesizeStack(settings);
+const definition = definitionFromTemplate(template);
+
+type State = Record<string, unknown> & { ItemProcessor?: { States: Record<string, State> } };
+const states = definition.States as Record<string, State>;
+const groupStates = states[STATE.groups]?.ItemProcessor?.States ?? {};
+const windowStates = groupStates[STATE.windows]?.ItemProcessor?.States ?? {};
+
+describe('Stack: functions from the registry', () => {
+  it('creates one function per category plus plan and summarize, on Node 22 ARM64 with JSON logs', () => {
+    template.resourceCountIs('AWS::Lambda::Function', CATEGORY_NAMES.length + 2);
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
+    });
+    for (const name of CATEGORY_NAMES) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp(`\\(/api/v[12]/.*\\) into s3://…/dd/${name}/`),
+      });
+    }
+  });
+
+  it('gives every function log group a retention period', () => {
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.anyValue() });
+  });
+
+  it('scopes each fetch function to its own category prefix and the accounts secrets', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    for (const name of CATEGORY_NAMES) {
+      const policy = policies.find((p) =>
+        JSON.stringify(p.Properties.Roles).includes(`Fetch${name.replace(/_/g, '')}`),
+      );
+      const text = JSON.stringify(policy?.Properties.PolicyDocument);
+      expect(text).toContain(`/dd/${name}/*`);
+      for (const other of CATEGORY_NAMES.filter((c) => c !== name))
+        expect(text).not.toContain(`/dd/${other}/*`);
+      expect(text).toContain('secret:dd/main-??????');
+      expect(text).toContain('secret:dd/eu-??????');
+      expect(text).not.toMatch(/"Resource":"\*"/);
+    }
+  });
+
+  it('blocks public access, enforces TLS, encrypts and versions the bucket', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: Match.anyValue(),
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })]),
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('passes accounts, bucket and prefix to the functions through the environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          DATA_PREFIX: 'dd',
+          DD_ACCOUNTS: JSON.stringify(settings.accounts),
+          DATA_BUCKET: Match.anyValue(),
+        }),
+      },
+    });
+  });
+});
+
+describe('Stack: the state machine', () => {
+  it('is a Standard state machine logging ALL with tracing', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it('plans, maps over groups then windows with the configured concurrency, and summarizes', () => {
+    expect(definition.StartAt).toBe(STATE.plan);
+    expect(states[STATE.plan]?.Next).toBe(STATE.groups);
+    expect(states[STATE.groups]).toMatchObject({ Type: 'Map', ItemsPath: '$.groups', MaxConcurrency: 3 });
+    expect(states[STATE.groups]?.Next).toBe(STATE.summarize);
+    expect(groupStates[STATE.windows]).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.windows',
+      MaxConcurrency: 5,
+    });
+  });
+
+  it('routes every category to its own function and loops on more/wait', () => {
+    const route = windowStates[STATE.route] as { Choices: Array<{ StringEquals: string; Next: string }> };
+    expect(route.Choices.map((c) => c.StringEquals).sort()).toEqual([...CATEGORY_NAMES].sort());
+    for (const c of route.Choices) expect(c.Next).toBe(STATE.fetch(c.StringEquals as never));
+    const check = windowStates[STATE.check] as { Choices: Array<{ StringEquals: string; Next: string }> };
+    expect(check.Choices).toEqual([
+      { Variable: '$.status', StringEquals: 'wait', Next: STATE.pause },
+      { Variable: '$.status', StringEquals: 'more', Next: STATE.route },
+    ]);
+    expect(windowStates[STATE.pause]).toMatchObject({
+      Type: 'Wait',
+      SecondsPath: '$.waitSeconds',
+      Next: STATE.route,
+    });
+  });
+
+  it('retries transient errors by name and catches every failure into a window result', () => {
+    const fetch = windowStates[STATE.fetch('hourly_usage')] as {
+      Retry: Array<{ ErrorEquals: string[] }>;
+      Catch: Array<{ ErrorEquals: string[]; Next: string; ResultPath: string }>;
+    };
+    expect(fetch.Retry.flatMap((r) => r.ErrorEquals)).toEqual(
+      expect.arrayContaining(['DatadogUnavailableError', 'StorageError', 'Lambda.ServiceException']),
+    );
+    expect(fetch.Catch).toEqual([{ ErrorEquals: ['States.ALL'], Next: STATE.failed, ResultPath: '$.error' }]);
+  });
+
+  it('uses only what the local interpreter runs: JSONPath, inline Maps, no ResultPath "$", no null parameters', () => {
+    const text = JSON.stringify(definition);
+    expect(text).not.toContain('JSONata');
+    expect(text).not.toContain('DISTRIBUTED');
+    expect(text).not.toContain('"ResultPath":"$"');
+    expect(text).not.toContain(':null');
+    expect(taskStateNames(definition).sort()).toEqual(
+      [STATE.plan, STATE.summarizeGroup, STATE.summarize, ...CATEGORY_NAMES.map(STATE.fetch)].sort(),
+    );
+  });
+});
+
+describe('Function: parseSettings', () => {
+  it.each([
+    [{ prefix: '../x' }, /prefix must be a safe S3 prefix/],
+    [{ categories: ['nope'] }, /categories must list categories/],
+    [{ mapConcurrency: 0 }, /mapConcurrency must be an integer from 1 to 40/],
+    [{ accounts: [{ name: 'A/B', secretName: 's', site: 'datadoghq.com' }] }, /accounts\[0\]\.name must be/],
+    [{ accounts: [{ name: 'a', secretName: 's', site: 'example.com' }] }, /accounts\[0\]\.site must be/],
+  ])('refuses %j with a message naming the setting', (raw, message) => {
+    expect(() => parseSettings(raw)).toThrow(message);
+  });
+});
