@@ -78,9 +78,11 @@ export class DatadogUsageStack extends Stack {
     const summarize = new LakeFunction(this, 'Summarize', {
       entry: entry('summarize'),
       description: 'Sums up window results per group and per run',
-      timeout: Duration.seconds(30),
+      timeout: Duration.minutes(2),
       environment,
     });
+    // Run bookkeeping lives under _runs/, outside every category's prefix.
+    this.bucket.grantReadWrite(summarize.fn, `${root}_runs/*`);
 
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
       planFunction: plan.fn,

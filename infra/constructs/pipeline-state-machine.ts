@@ -5,6 +5,7 @@ import {
   Choice,
   Condition,
   DefinitionBody,
+  DistributedMap,
   JsonPath,
   LogLevel,
   Map as MapState,
@@ -33,7 +34,8 @@ export interface PipelineStateMachineProps {
 /** State names the local runner binds handlers to. */
 export const STATE = {
   plan: 'Plan',
-  groups: 'For each account and category',
+  groups: 'For each group',
+  indexes: 'Window indexes',
   windows: 'For each window',
   route: 'Route by category',
   fetch: (category: CategoryName) => `Fetch ${category}`,
@@ -49,10 +51,11 @@ export const STATE = {
 const TRANSIENT = ['DatadogUnavailableError', 'StorageError'];
 
 /**
- * Plan → Map over (account, category) groups → Map over their windows → per window: invoke the
- * category's function until it says done, waiting in a Wait state when the rate limit says so →
- * summarize each group → summarize the run. JSONPath and inline Maps only, so the same definition
- * runs in aws-local-stepfunctions.
+ * Plan → distributed Map over groups (up to 16 consecutive windows of one account and category, each
+ * a child execution) → inline Map over the group's windows → per window: invoke the category's
+ * function until it says done, waiting in a Wait state when the rate limit says so → summarize each
+ * group into S3 → summarize the run from S3. JSONPath only and no ItemReader/ResultWriter, so the same
+ * definition runs in aws-local-stepfunctions.
  */
 export class PipelineStateMachine extends Construct {
   readonly stateMachine: StateMachine;
@@ -75,7 +78,7 @@ export class PipelineStateMachine extends Construct {
     const pause = new Wait(this, STATE.pause, { time: WaitTime.secondsPath('$.waitSeconds') });
     const done = new Pass(this, STATE.done, {
       parameters: {
-        windowStart: JsonPath.stringAt('$.windowStart'),
+        index: JsonPath.numberAt('$.index'),
         status: 'done',
         pages: JsonPath.numberAt('$.part'),
         records: JsonPath.numberAt('$.records'),
@@ -85,7 +88,7 @@ export class PipelineStateMachine extends Construct {
     });
     const failed = new Pass(this, STATE.failed, {
       parameters: {
-        windowStart: JsonPath.stringAt('$.windowStart'),
+        index: JsonPath.numberAt('$.index'),
         status: 'failed',
         pages: JsonPath.numberAt('$.part'),
         records: JsonPath.numberAt('$.records'),
@@ -112,8 +115,13 @@ export class PipelineStateMachine extends Construct {
       .when(Condition.stringEquals('$.status', 'more'), route)
       .otherwise(done);
 
+    const indexes = new Pass(this, STATE.indexes, {
+      parameters: { 'value.$': 'States.ArrayRange(0, $.last, 1)' },
+      resultPath: '$.indexes',
+    });
+
     const windows = new MapState(this, STATE.windows, {
-      itemsPath: '$.windows',
+      itemsPath: '$.indexes.value',
       maxConcurrency: props.windowConcurrency,
       itemSelector: {
         runId: JsonPath.stringAt('$.runId'),
@@ -121,7 +129,9 @@ export class PipelineStateMachine extends Construct {
         account: JsonPath.stringAt('$.account'),
         category: JsonPath.stringAt('$.category'),
         options: JsonPath.objectAt('$.options'),
-        windowStart: JsonPath.stringAt('$$.Map.Item.Value'),
+        groupStart: JsonPath.stringAt('$.start'),
+        index: JsonPath.numberAt('$$.Map.Item.Value'),
+        windowStart: '',
         cursor: '',
         part: 0,
         records: 0,
@@ -143,27 +153,39 @@ export class PipelineStateMachine extends Construct {
       lambdaFunction: props.summarizeFunction,
       payload: TaskInput.fromObject({
         mode: 'group',
+        runId: JsonPath.stringAt('$.runId'),
         account: JsonPath.stringAt('$.account'),
         category: JsonPath.stringAt('$.category'),
+        start: JsonPath.stringAt('$.start'),
         results: JsonPath.listAt('$.results'),
       }),
       outputPath: '$.Payload',
     });
+    summarizeGroup.addRetry({
+      errors: TRANSIENT,
+      interval: Duration.seconds(5),
+      backoffRate: 2,
+      maxAttempts: 3,
+    });
 
-    const groups = new MapState(this, STATE.groups, {
+    // Each group is a child execution with its own history (a Distributed Map in AWS; the local
+    // interpreter runs it inline). Results go to S3, so nothing flows back but success.
+    const groups = new DistributedMap(this, STATE.groups, {
       itemsPath: '$.groups',
       maxConcurrency: props.mapConcurrency,
+      mapExecutionType: StateMachineType.STANDARD,
       itemSelector: {
         runId: JsonPath.stringAt('$.runId'),
         executionId: JsonPath.stringAt('$.executionId'),
         options: JsonPath.objectAt('$.options'),
         account: JsonPath.stringAt('$$.Map.Item.Value.account'),
         category: JsonPath.stringAt('$$.Map.Item.Value.category'),
-        windows: JsonPath.listAt('$$.Map.Item.Value.windows'),
+        start: JsonPath.stringAt('$$.Map.Item.Value.start'),
+        last: JsonPath.numberAt('$$.Map.Item.Value.last'),
       },
-      resultPath: '$.groupResults',
+      resultPath: JsonPath.DISCARD,
     });
-    groups.itemProcessor(windows.next(summarizeGroup));
+    groups.itemProcessor(indexes.next(windows).next(summarizeGroup));
 
     const summarize = new LambdaInvoke(this, STATE.summarize, {
       lambdaFunction: props.summarizeFunction,
@@ -175,10 +197,11 @@ export class PipelineStateMachine extends Construct {
         accounts: JsonPath.listAt('$.accounts'),
         categories: JsonPath.listAt('$.categories'),
         skipped: JsonPath.listAt('$.skipped'),
-        groups: JsonPath.listAt('$.groupResults'),
       }),
       outputPath: '$.Payload',
     });
+
+    summarize.addRetry({ errors: TRANSIENT, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 3 });
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,

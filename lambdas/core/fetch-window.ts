@@ -9,7 +9,7 @@ import {
 } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { beginWindow, completeWindow, type PartitionRef, writePart } from './page-writer.ts';
-import { addDays, windowOf } from './windows.ts';
+import { addDays, nthWindowStart, windowOf } from './windows.ts';
 import type { WorkItem } from './work-item.ts';
 
 export interface FetchDeps {
@@ -33,6 +33,11 @@ export interface FetchLimits {
   maxPagesPerInvocation: number;
   /** A window with more pages than this is a runaway cursor. */
   maxPagesPerWindow: number;
+  /**
+   * Invocations (state-machine loops) one window may take. Bounds each child execution's history;
+   * infra/limits.ts proves the bound fits Step Functions' 25,000 events.
+   */
+  maxInvocationsPerWindow: number;
   /** Rate-limit resets longer than this become a Wait state instead of a sleep in the Lambda. */
   maxInlineWaitSeconds: number;
   /** Rate-limit Wait states per window before the window fails with RateLimitedError. */
@@ -45,6 +50,7 @@ export const DEFAULT_LIMITS: FetchLimits = {
   reserveMs: 30_000,
   maxPagesPerInvocation: 2_000,
   maxPagesPerWindow: 100_000,
+  maxInvocationsPerWindow: 30,
   maxInlineWaitSeconds: 5,
   maxWaits: 50,
   fallbackPageDelayMs: 5_000,
@@ -77,9 +83,15 @@ export function isFinal(def: CategoryDef, w: Window, now: Date): boolean {
 export async function fetchWindow(input: WorkItem, deps: FetchDeps): Promise<WorkItem> {
   const def = CATEGORIES[input.category];
   const { limits } = deps;
-  const window = windowOf(def.window, new Date(input.windowStart));
+  if (input.invocations >= limits.maxInvocationsPerWindow) {
+    throw new PageLimitError(
+      `${input.category} window ${input.index} of ${input.groupStart} took ${input.invocations} invocations without finishing; stopping to stay inside the execution's history limit`,
+    );
+  }
+  const window = windowOf(def.window, nthWindowStart(def.window, new Date(input.groupStart), input.index));
   const item: WorkItem = {
     ...input,
+    windowStart: window.start,
     invocations: input.invocations + 1,
     status: 'more',
     waitSeconds: 0,

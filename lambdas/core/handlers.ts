@@ -6,8 +6,10 @@ import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { KeyLoader } from '../shared/secrets.ts';
 import { type FetchLimits, fetchWindow } from './fetch-window.ts';
-import { type Plan, planRun } from './plan.ts';
+import { MAX_WINDOWS_PER_GROUP, type Plan, planRun } from './plan.ts';
+import { readGroupSummaries, runPrefix, writeGroup, writeRunOutput } from './run-store.ts';
 import {
+  type GroupResults,
   type GroupSummary,
   type RunOutput,
   type RunSummaryInput,
@@ -15,7 +17,7 @@ import {
   summarizeRun,
 } from './summarize.ts';
 import { windowOf } from './windows.ts';
-import type { WindowResult, WorkItem } from './work-item.ts';
+import type { WorkItem } from './work-item.ts';
 
 /** What a handler needs from the outside world; the Lambda builds it from env, the local runner by hand. */
 export interface Runtime {
@@ -80,16 +82,19 @@ function checkItem(item: WorkItem, expected: CategoryName, rt: Runtime): void {
   if (!rt.accounts.some((a) => a.name === item.account)) {
     throw new InputError('account', `${JSON.stringify(item.account)} is not a configured account`);
   }
-  const start = new Date(item.windowStart);
+  const start = new Date(item.groupStart);
   if (
-    typeof item.windowStart !== 'string' ||
+    typeof item.groupStart !== 'string' ||
     Number.isNaN(start.getTime()) ||
     windowOf(CATEGORIES[expected].window, start).start !== start.toISOString()
   ) {
     throw new InputError(
-      'windowStart',
-      `${JSON.stringify(item.windowStart)} is not the start of a ${expected} window`,
+      'groupStart',
+      `${JSON.stringify(item.groupStart)} is not the start of a ${expected} window`,
     );
+  }
+  if (!Number.isInteger(item.index) || item.index < 0 || item.index >= MAX_WINDOWS_PER_GROUP) {
+    throw new InputError('index', `expected a window index from 0 to ${MAX_WINDOWS_PER_GROUP - 1}`);
   }
   if (typeof item.cursor !== 'string' || !Number.isInteger(item.part) || item.part < 0) {
     throw new InputError('cursor', 'the work item has no valid cursor/part');
@@ -120,14 +125,28 @@ export function createFetchHandler(category: CategoryName, source: RuntimeSource
 }
 
 export type SummarizeEvent =
-  | { mode: 'group'; account: string; category: CategoryName; results: WindowResult[] }
-  | ({ mode: 'run' } & RunSummaryInput);
+  | ({ mode: 'group' } & GroupResults)
+  | ({ mode: 'run' } & Omit<RunSummaryInput, 'groups' | 'detailsUrl'>);
 
+/**
+ * `group`: keeps a group's window results in S3 and returns its counts.
+ * `run`: sums the groups up from S3 (so nothing grows in the state machine's payloads) into the output.
+ */
 export function createSummarizeHandler(source: RuntimeSource) {
   return async (event: SummarizeEvent): Promise<GroupSummary | RunOutput> => {
     const rt = resolve(source);
-    if (event.mode === 'group') return summarizeGroup(event);
-    const output = summarizeRun(event);
+    const store = { s3: rt.s3, bucket: rt.bucket, prefix: rt.prefix };
+    if (event.mode === 'group') {
+      const summary = summarizeGroup(event);
+      await writeGroup(store, event, summary);
+      return summary;
+    }
+    const output = summarizeRun({
+      ...event,
+      detailsUrl: `s3://${rt.bucket}/${runPrefix(store, event.runId)}`,
+      groups: await readGroupSummaries(store, event.runId),
+    });
+    await writeRunOutput(store, event.runId, output);
     rt.log.info('run finished', {
       run_id: output.output.run_id,
       execution_status: output.execution_status,

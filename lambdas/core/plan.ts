@@ -47,20 +47,33 @@ const INPUT_FIELDS = [
   'sortName',
 ] as const;
 
+/** Consecutive windows of one category the planner did not send to Datadog, and why. */
 export interface Skipped {
   account: string;
   category: CategoryName;
-  partition: string;
+  /** First and last partition skipped, e.g. `month=2025-01` and `month=2025-06`. */
+  from: string;
+  to: string;
+  windows: number;
   reason: string;
 }
 
-/** The windows of one category of one account: the unit the outer Map fans out over. */
+/**
+ * Up to {@link MAX_WINDOWS_PER_GROUP} consecutive windows of one category of one account: the unit
+ * the outer (distributed) Map fans out over, each a child execution with its own history. Only the
+ * first start and the last index travel, so the payload does not grow with the windows.
+ */
 export interface Group {
   account: string;
   category: CategoryName;
-  /** Window starts (ISO, UTC). Only starts travel, to keep the payload small. */
-  windows: string[];
+  /** Start of the first window (ISO, UTC). */
+  start: string;
+  /** Index of the last window: the group holds windows 0..last. */
+  last: number;
 }
+
+/** Windows per group: bounds each child execution's history (see infra/limits.ts). */
+export const MAX_WINDOWS_PER_GROUP = 8;
 
 export interface Plan {
   runId: string;
@@ -280,15 +293,36 @@ export function planRun(raw: unknown, ctx: PlanContext): Plan {
       // A relative (scheduled) run takes monthly categories for the current and previous month.
       const start =
         range.relative && def.window === 'month' ? addMonths(startOfMonth(range.end), -1) : range.start;
-      const starts: string[] = [];
+      let group: Group | undefined;
+      let skip: Skipped | undefined;
       for (const window of windowsFor(def.window, start, range.end)) {
         const reason = unavailable(def, account, window, ctx.now);
-        if (reason)
-          skipped.push({ account: account.name, category: name, partition: window.partition, reason });
-        else starts.push(window.start);
+        if (reason) {
+          group = undefined;
+          if (skip?.reason === reason) {
+            skip.to = window.partition;
+            skip.windows++;
+          } else {
+            skip = {
+              account: account.name,
+              category: name,
+              from: window.partition,
+              to: window.partition,
+              windows: 1,
+              reason,
+            };
+            skipped.push(skip);
+          }
+          continue;
+        }
+        skip = undefined;
+        windows++;
+        if (group && group.last + 1 < MAX_WINDOWS_PER_GROUP) group.last++;
+        else {
+          group = { account: account.name, category: name, start: window.start, last: 0 };
+          groups.push(group);
+        }
       }
-      windows += starts.length;
-      if (starts.length > 0) groups.push({ account: account.name, category: name, windows: starts });
     }
   }
   if (windows > MAX_WINDOWS) {

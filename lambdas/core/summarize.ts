@@ -1,6 +1,6 @@
 import { CATEGORIES, type CategoryName } from '../categories.ts';
 import type { Skipped } from './plan.ts';
-import { windowOf } from './windows.ts';
+import { nthWindowStart, windowOf } from './windows.ts';
 import type { WindowResult } from './work-item.ts';
 
 export interface Failure {
@@ -26,14 +26,18 @@ export interface GroupSummary {
 }
 
 export const MAX_FAILURES_LISTED = 20;
+/** Failures listed per category in the run's output; `failed` has the count. */
+export const MAX_FAILURES_PER_CATEGORY = 10;
 
 export interface CategorySummary extends Omit<GroupSummary, 'account' | 'category'> {
-  skipped: Array<{ account: string; window: string; reason: string }>;
+  skipped: Array<Omit<Skipped, 'category'>>;
 }
 
 export interface RunSummaryInput {
   runId: string;
   s3Url: string;
+  /** Where the run's group results are kept. */
+  detailsUrl: string;
   range: { start: string; end: string };
   accounts: string[];
   categories: CategoryName[];
@@ -46,6 +50,8 @@ export interface RunOutput {
   s3_url: string;
   output: {
     run_id: string;
+    /** Every window's result, and every failure, of this run. */
+    details_url: string;
     range: { start: string; end: string };
     accounts: string[];
     totals: {
@@ -71,11 +77,16 @@ export function causeMessage(cause: string): string {
   return cause;
 }
 
-export function summarizeGroup(input: {
+export interface GroupResults {
+  runId: string;
   account: string;
   category: CategoryName;
+  /** Start of the group's first window; result `index` counts windows from it. */
+  start: string;
   results: WindowResult[];
-}): GroupSummary {
+}
+
+export function summarizeGroup(input: GroupResults): GroupSummary {
   const kind = CATEGORIES[input.category].window;
   const g: GroupSummary = {
     account: input.account,
@@ -101,7 +112,7 @@ export function summarizeGroup(input: {
     if (g.failures.length < MAX_FAILURES_LISTED) {
       g.failures.push({
         account: input.account,
-        window: windowOf(kind, new Date(r.windowStart)).partition,
+        window: windowOf(kind, nthWindowStart(kind, new Date(input.start), r.index)).partition,
         error: r.error?.Error ?? 'Unknown',
         message: causeMessage(r.error?.Cause ?? 'no cause recorded'),
       });
@@ -126,7 +137,14 @@ export function summarizeRun(input: RunSummaryInput): RunOutput {
     return categories[name];
   };
   for (const name of input.categories) of(name);
-  const totals = { windows: 0, pages: 0, records: 0, bytes: 0, failed: 0, skipped: input.skipped.length };
+  const totals = {
+    windows: 0,
+    pages: 0,
+    records: 0,
+    bytes: 0,
+    failed: 0,
+    skipped: input.skipped.reduce((n, s) => n + s.windows, 0),
+  };
   for (const g of input.groups) {
     const c = of(g.category);
     for (const k of ['windows', 'pages', 'records', 'bytes', 'failed'] as const) {
@@ -134,13 +152,19 @@ export function summarizeRun(input: RunSummaryInput): RunOutput {
       totals[k] += g[k];
     }
     c.provisional += g.provisional;
-    c.failures.push(...g.failures);
+    c.failures.push(...g.failures.slice(0, Math.max(0, MAX_FAILURES_PER_CATEGORY - c.failures.length)));
   }
-  for (const s of input.skipped)
-    of(s.category).skipped.push({ account: s.account, window: s.partition, reason: s.reason });
+  for (const { category, ...rest } of input.skipped) of(category).skipped.push(rest);
   return {
     execution_status: totals.failed === 0 ? 'S_OK' : 'E_FAIL',
     s3_url: input.s3Url,
-    output: { run_id: input.runId, range: input.range, accounts: input.accounts, totals, categories },
+    output: {
+      run_id: input.runId,
+      details_url: input.detailsUrl,
+      range: input.range,
+      accounts: input.accounts,
+      totals,
+      categories,
+    },
   };
 }

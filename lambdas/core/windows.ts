@@ -81,6 +81,11 @@ export function windowOf(kind: WindowKind, start: Date): Window {
   };
 }
 
+/** Start of the window `n` windows after the aligned `start`. */
+export function nthWindowStart(kind: WindowKind, start: Date, n: number): Date {
+  return kind === 'day' ? addDays(start, n) : addMonths(start, n);
+}
+
 /** Half-open, UTC, aligned windows covering `[start, end)`. */
 export function windowsFor(kind: WindowKind, start: Date, end: Date): Window[] {
   const aligned = alignRange(kind, start, end);

@@ -11,7 +11,11 @@ export interface WorkItem {
   executionId: string;
   account: string;
   category: CategoryName;
-  /** Start of the window (ISO, UTC); its end and partition follow from the category's window kind. */
+  /** Start of the first window of the item's group (ISO, UTC). */
+  groupStart: string;
+  /** Position of the window in its group: the window is `index` windows after `groupStart`. */
+  index: number;
+  /** Start of the window (ISO, UTC), derived from `groupStart` and `index`; `''` before the first call. */
   windowStart: string;
   options: CategoryOptions;
   /** Cursor for the next page; `''` before the first page. */
@@ -37,7 +41,7 @@ export interface WorkItem {
 
 /** What the inner Map keeps of each window when it ends: counts, or the failure. Small on purpose. */
 export interface WindowResult {
-  windowStart: string;
+  index: number;
   status: 'done' | 'failed';
   pages: number;
   records: number;

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { parseSettings } from '../../infra/config.ts';
+import { definitionFromTemplate, synthesizeStack } from '../../infra/definition.ts';
+import { STEP_FUNCTIONS_LIMITS, worstCaseHistory } from '../../infra/limits.ts';
+import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
+import { DEFAULT_LIMITS } from '../../lambdas/core/fetch-window.ts';
+import { MAX_WINDOWS_PER_GROUP, planRun } from '../../lambdas/core/plan.ts';
+import {
+  MAX_FAILURES_LISTED,
+  MAX_FAILURES_PER_CATEGORY,
+  summarizeRun,
+} from '../../lambdas/core/summarize.ts';
+import type { WorkItem } from '../../lambdas/core/work-item.ts';
+
+const ACCOUNTS = Array.from({ length: 10 }, (_, i) => ({
+  name: `account-${String(i).padStart(2, '0')}`,
+  secretName: `datadog-usage-lake/account-${i}`,
+  site: 'datadoghq.com' as const,
+}));
+const NOW = new Date('2026-11-26T05:00:00Z');
+const MARGIN = 0.5;
+
+const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+describe('Scale: a 15-month backfill of every category for 10 accounts in one execution', () => {
+  const settings = parseSettings({ accounts: ACCOUNTS });
+  const definition = definitionFromTemplate(synthesizeStack(settings).template) as never;
+  const plan = planRun(
+    {
+      categories: 'all',
+      start: '2025-08',
+      end: '2026-11-26T05',
+      productFamilies: Array.from({ length: 100 }, (_, i) => `product_family_with_a_long_name_${i}`),
+      tagBreakdownKeys: Array.from({ length: 100 }, (_, i) => `team_tag_${i}`),
+    },
+    {
+      now: NOW,
+      accounts: ACCOUNTS,
+      enabledCategories: CATEGORY_NAMES,
+      executionId: `arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake:${'x'.repeat(80)}`,
+      runId: 'x'.repeat(80),
+      bucket: 'a-bucket-name-of-sixty-three-characters-aaaaaaaaaaaaaaaaaaaaaa',
+      prefix: 'datadog/usage',
+    },
+  );
+
+  it('keeps every payload far below 256 KiB', () => {
+    // Prepare: the largest thing each state can carry
+    const group = plan.groups[0];
+    const item: WorkItem = {
+      runId: plan.runId,
+      executionId: plan.executionId,
+      account: ACCOUNTS[0]?.name ?? '',
+      category: 'cost_attribution',
+      groupStart: group?.start ?? '',
+      index: MAX_WINDOWS_PER_GROUP - 1,
+      windowStart: '2026-01-01T00:00:00.000Z',
+      options: plan.options,
+      cursor: 'c'.repeat(2048),
+      part: 99_999,
+      records: 1e12,
+      bytes: 1e15,
+      status: 'wait',
+      waitSeconds: 3600,
+      waits: 50,
+      invocations: 30,
+      retries: 1000,
+      throttles: 1000,
+      final: false,
+      startedAt: NOW.toISOString(),
+      rateLimit: { limit: 1e6, period: 3600, remaining: 1e6, reset: 3600, name: 'n'.repeat(200) },
+      error: { Error: 'DatadogUnavailableError', Cause: 'c'.repeat(4096) },
+    } as WorkItem;
+    const failure = {
+      account: ACCOUNTS[0]?.name ?? '',
+      window: 'month=2026-01',
+      error: 'E'.repeat(40),
+      message: 'm'.repeat(600),
+    };
+    const groupResults = Array.from({ length: MAX_WINDOWS_PER_GROUP }, (_, index) => ({
+      index,
+      status: 'failed',
+      pages: 99_999,
+      records: 1e12,
+      bytes: 1e15,
+      final: false,
+      error: { Error: 'DatadogUnavailableError', Cause: 'c'.repeat(4096) },
+    }));
+    const output = summarizeRun({
+      runId: plan.runId,
+      s3Url: plan.s3Url,
+      detailsUrl: plan.s3Url,
+      range: plan.range,
+      accounts: plan.accounts,
+      categories: plan.categories,
+      skipped: plan.skipped,
+      groups: plan.groups.map((g) => ({
+        account: g.account,
+        category: g.category,
+        windows: 0,
+        pages: 0,
+        records: 0,
+        bytes: 0,
+        provisional: 0,
+        failed: MAX_FAILURES_LISTED,
+        failures: Array.from({ length: MAX_FAILURES_LISTED }, () => failure),
+      })),
+    });
+
+    // Act
+    const sizes = {
+      'plan (the distributed Map input)': bytes(plan),
+      'group (a child execution input)': bytes({ ...group, runId: plan.runId, options: plan.options }),
+      'window work item': bytes(item),
+      'group results (summarize group input)': bytes({ ...group, results: groupResults }),
+      'run output': bytes(output),
+    };
+    console.log(
+      `Largest payloads for ${plan.windows} windows in ${plan.groups.length} groups (limit ${STEP_FUNCTIONS_LIMITS.payloadBytes} B):\n${Object.entries(
+        sizes,
+      )
+        .map(([k, v]) => `  ${k}: ${v} B (${((100 * v) / STEP_FUNCTIONS_LIMITS.payloadBytes).toFixed(1)}%)`)
+        .join('\n')}`,
+    );
+
+    // Assess
+    expect(plan.windows).toBeGreaterThan(10 * 450);
+    expect(output.output.categories.hourly_usage?.failures.length).toBe(MAX_FAILURES_PER_CATEGORY);
+    for (const size of Object.values(sizes)) {
+      expect(size).toBeLessThan(STEP_FUNCTIONS_LIMITS.payloadBytes * MARGIN);
+    }
+  });
+
+  it('keeps every execution history far below 25,000 events in the worst case', () => {
+    // Act
+    const history = worstCaseHistory(definition, {
+      windowsPerGroup: MAX_WINDOWS_PER_GROUP,
+      invocationsPerWindow: DEFAULT_LIMITS.maxInvocationsPerWindow,
+    });
+    console.log(
+      `Worst-case history events (limit ${STEP_FUNCTIONS_LIMITS.historyEvents}): parent ${history.parent}, each of ${plan.groups.length} child executions ${history.child} (${MAX_WINDOWS_PER_GROUP} windows × ${DEFAULT_LIMITS.maxInvocationsPerWindow} invocations, every retrier exhausted, a Wait after each)`,
+    );
+
+    // Assess
+    expect(history.child).toBeLessThan(STEP_FUNCTIONS_LIMITS.historyEvents * MARGIN);
+    expect(history.parent).toBeLessThan(STEP_FUNCTIONS_LIMITS.historyEvents * MARGIN);
+    // The bound is real: doubling the windows per group would break it.
+    const doubled = worstCaseHistory(definition, {
+      windowsPerGroup: MAX_WINDOWS_PER_GROUP * 4,
+      invocationsPerWindow: DEFAULT_LIMITS.maxInvocationsPerWindow,
+    });
+    expect(doubled.child).toBeGreaterThan(STEP_FUNCTIONS_LIMITS.historyEvents);
+  });
+});
