@@ -1,4 +1,5 @@
 import { App } from 'aws-cdk-lib';
+import { addNagChecks } from './checks.ts';
 import { CONTEXT_KEY, parseSettings } from './config.ts';
 import { DatadogUsageStack } from './datadog-usage-stack.ts';
 
@@ -6,4 +7,5 @@ const app = new App();
 new DatadogUsageStack(app, 'DatadogUsageLake', {
   settings: parseSettings(app.node.tryGetContext(CONTEXT_KEY)),
 });
+addNagChecks(app);
 app.synth();

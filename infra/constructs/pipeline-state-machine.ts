@@ -29,6 +29,7 @@ export interface PipelineStateMachineProps {
   mapConcurrency: number;
   /** Windows in flight at once within a group. */
   windowConcurrency: number;
+  logRetention?: RetentionDays;
 }
 
 /** State names the local runner binds handlers to. */
@@ -208,7 +209,7 @@ export class PipelineStateMachine extends Construct {
       definitionBody: DefinitionBody.fromChainable(plan.next(groups).next(summarize)),
       tracingEnabled: true,
       logs: {
-        destination: new LogGroup(this, 'Logs', { retention: RetentionDays.THREE_MONTHS }),
+        destination: new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH }),
         level: LogLevel.ALL,
         includeExecutionData: false,
       },

@@ -4,6 +4,7 @@ import type { AccountConfig } from '../shared/config.ts';
 import { DatadogClient, type DatadogClientOptions } from '../shared/datadog-client.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
+import { emfLine } from '../shared/metrics.ts';
 import type { KeyLoader } from '../shared/secrets.ts';
 import { type FetchLimits, fetchWindow } from './fetch-window.ts';
 import { MAX_WINDOWS_PER_GROUP, type Plan, planRun } from './plan.ts';
@@ -106,7 +107,8 @@ export function createFetchHandler(category: CategoryName, source: RuntimeSource
   return async (item: WorkItem, context: LambdaContextLike): Promise<WorkItem> => {
     const rt = resolve(source);
     checkItem(item, category, rt);
-    return fetchWindow(item, {
+    const started = Date.now();
+    const result = await fetchWindow(item, {
       s3: rt.s3,
       bucket: rt.bucket,
       prefix: rt.prefix,
@@ -121,6 +123,22 @@ export function createFetchHandler(category: CategoryName, source: RuntimeSource
         return new DatadogClient({ ...rt.clientOptions, ...keys, sleep: rt.sleep });
       },
     });
+    // Per invocation, the deltas: CloudWatch sums them per category.
+    rt.log.raw(
+      emfLine(
+        { Category: category },
+        {
+          Pages: { value: result.part - item.part, unit: 'Count' },
+          Records: { value: result.records - item.records, unit: 'Count' },
+          Bytes: { value: result.bytes - item.bytes, unit: 'Bytes' },
+          Throttles: { value: result.throttles - item.throttles, unit: 'Count' },
+          Retries: { value: result.retries - item.retries, unit: 'Count' },
+          WindowsCompleted: { value: result.status === 'done' ? 1 : 0, unit: 'Count' },
+          InvocationDuration: { value: Date.now() - started, unit: 'Milliseconds' },
+        },
+      ),
+    );
+    return result;
   };
 }
 
@@ -147,6 +165,18 @@ export function createSummarizeHandler(source: RuntimeSource) {
       groups: await readGroupSummaries(store, event.runId),
     });
     await writeRunOutput(store, event.runId, output);
+    const totals = output.output.totals;
+    rt.log.raw(
+      emfLine(
+        {},
+        {
+          RunsCompleted: { value: 1, unit: 'Count' },
+          RunsWithFailures: { value: output.execution_status === 'S_OK' ? 0 : 1, unit: 'Count' },
+          FailedWindows: { value: totals.failed, unit: 'Count' },
+          RunRecords: { value: totals.records, unit: 'Count' },
+        },
+      ),
+    );
     rt.log.info('run finished', {
       run_id: output.output.run_id,
       execution_status: output.execution_status,
