@@ -16,6 +16,7 @@ import {
 import { InputError } from '../lambdas/shared/errors.ts';
 import { createS3Client } from '../lambdas/shared/s3.ts';
 import { type DatadogKeys, keysFromEnv } from '../lambdas/shared/secrets.ts';
+import { INPUT_HELP, INPUT_OPTIONS, inputFromFlags } from './flags.ts';
 import { type Progress, runLocal } from './runner.ts';
 import { localS3Client, startS3Server } from './s3-server.ts';
 import { SIMULATOR_KEYS, startSimulator } from './simulator.ts';
@@ -26,18 +27,9 @@ Runs the pipeline's state machine locally (the definition cdk deploys), against 
 built-in simulator, writing to S3 or to an embedded S3-compatible server.
 
 Input (mirrors the state machine input):
-  --account NAME              account name in the S3 layout (default: main)
-  --categories LIST           comma-separated, or "all" (default: hourly_usage)
-                              ${CATEGORY_NAMES.join(', ')}
-  --start TIME --end TIME     YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh (UTC); end exclusive
-                              (default: the last 3 days, --lookback P3D)
-  --lookback DURATION         ISO 8601 days/hours back from now, e.g. P3D, PT72H
-  --product-families LIST     hourly_usage families, comma-separated (default: all)
-  --include-descendants       include child orgs (default); --no-include-descendants to turn off
-  --include-connected-accounts
-  --page-size N               hourly_usage page[limit], 1..500 (default 500)
-  --fields LIST               attribution fields (default *)
-  --tag-breakdown-keys LIST   attribution tag keys, comma-separated
+${INPUT_HELP}
+  Defaults here: --account main, --categories hourly_usage, the last 3 days (--lookback P3D).
+  Categories: ${CATEGORY_NAMES.join(', ')}
 
 Where things go:
   --datadog-url URL           a Datadog-compatible API (default: https://api.<DD_SITE> with
@@ -52,15 +44,6 @@ Output:
   --help
 Exit code: 0 for S_OK, 1 for E_FAIL or a failed run, 2 for bad input.`;
 
-function list(value: string | undefined): string[] | undefined {
-  return value === undefined
-    ? undefined
-    : value
-        .split(',')
-        .map((v) => v.trim())
-        .filter(Boolean);
-}
-
 type Flags = ReturnType<typeof parseFlags>;
 
 function parseFlags(argv: string[]) {
@@ -69,17 +52,9 @@ function parseFlags(argv: string[]) {
     allowPositionals: false,
     allowNegative: true,
     options: {
+      ...INPUT_OPTIONS,
       account: { type: 'string', default: 'main' },
       categories: { type: 'string', default: 'hourly_usage' },
-      start: { type: 'string' },
-      end: { type: 'string' },
-      lookback: { type: 'string' },
-      'product-families': { type: 'string' },
-      'include-descendants': { type: 'boolean' },
-      'include-connected-accounts': { type: 'boolean' },
-      'page-size': { type: 'string' },
-      fields: { type: 'string' },
-      'tag-breakdown-keys': { type: 'string' },
       'datadog-url': { type: 'string' },
       bucket: { type: 'string' },
       's3-endpoint': { type: 'string' },
@@ -89,27 +64,6 @@ function parseFlags(argv: string[]) {
       help: { type: 'boolean', default: false },
     },
   }).values;
-}
-
-/** The execution input the flags stand for: the same object a StartExecution would carry. */
-export function inputFromFlags(f: Flags): Record<string, unknown> {
-  const input: Record<string, unknown> = { account: f.account };
-  const categories = list(f.categories) ?? [];
-  input.categories = categories.length === 1 && categories[0] === 'all' ? 'all' : categories;
-  if (f.start !== undefined) input.start = f.start;
-  if (f.end !== undefined) input.end = f.end;
-  if (f.lookback !== undefined) input.lookback = f.lookback;
-  if (f['product-families'] !== undefined) input.productFamilies = list(f['product-families']);
-  if (f['include-descendants'] !== undefined) input.includeDescendants = f['include-descendants'];
-  if (f['include-connected-accounts'] !== undefined)
-    input.includeConnectedAccounts = f['include-connected-accounts'];
-  if (f['page-size'] !== undefined) {
-    const n = Number(f['page-size']);
-    input.pageSize = Number.isFinite(n) ? n : f['page-size'];
-  }
-  if (f.fields !== undefined) input.fields = f.fields;
-  if (f['tag-breakdown-keys'] !== undefined) input.tagBreakdownKeys = list(f['tag-breakdown-keys']);
-  return input;
 }
 
 function checkUrl(flag: string, value: string | undefined): void {

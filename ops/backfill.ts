@@ -1,0 +1,172 @@
+import '../local/node20.ts';
+import { createHash } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  DescribeExecutionCommand,
+  DescribeMapRunCommand,
+  ListMapRunsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { loadCdkJsonSettings } from '../infra/config.ts';
+import { planRun } from '../lambdas/core/plan.ts';
+import { InputError } from '../lambdas/shared/errors.ts';
+import { INPUT_HELP, INPUT_OPTIONS, inputFromFlags } from '../local/flags.ts';
+
+const HELP = `Usage: npm run backfill -- --start TIME [--end TIME] [flags]
+
+Starts an execution of the deployed state machine (found from the stack's outputs), prints its
+console link, follows it until it ends and prints its output. Uses the AWS credentials and region
+of your environment (AWS_PROFILE, AWS_REGION, ...).
+
+Input (the same flags as npm start):
+${INPUT_HELP}
+  Defaults here: every configured account, --categories all.
+
+Options:
+  --stack NAME                the CloudFormation stack (default: DatadogUsageLake)
+  --no-wait                   return once the execution has started
+  --name NAME                 execution name (default: backfill-<hash of the input>, so the same
+                              backfill started twice is refused by Step Functions)
+  --poll SECONDS              how often to poll (default 10)
+  --help`;
+
+export interface BackfillDeps {
+  sfn: Pick<SFNClient, 'send'>;
+  cfn: Pick<CloudFormationClient, 'send'>;
+  region: string;
+  out(line: string): void;
+  sleep(ms: number): Promise<void>;
+  now(): Date;
+}
+
+/** Same input, same name: a second start of the same backfill is refused by Step Functions. */
+export function executionName(input: Record<string, unknown>): string {
+  const canonical = JSON.stringify(input, Object.keys(input).sort());
+  return `backfill-${createHash('sha256').update(canonical).digest('hex').slice(0, 24)}`;
+}
+
+export function consoleLink(region: string, executionArn: string): string {
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+export async function stateMachineArn(cfn: BackfillDeps['cfn'], stack: string): Promise<string> {
+  const res = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
+  const arn = res.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'StateMachineArn')?.OutputValue;
+  if (!arn) throw new Error(`stack ${stack} has no StateMachineArn output; is it deployed (npx cdk deploy)?`);
+  return arn;
+}
+
+/** Group progress of the execution's distributed Map, when it has started. */
+async function mapProgress(sfn: BackfillDeps['sfn'], executionArn: string): Promise<string | undefined> {
+  const runs = await sfn.send(new ListMapRunsCommand({ executionArn }));
+  const mapRunArn = runs.mapRuns?.[0]?.mapRunArn;
+  if (!mapRunArn) return undefined;
+  const c = (await sfn.send(new DescribeMapRunCommand({ mapRunArn }))).itemCounts;
+  if (!c) return undefined;
+  const done = (c.succeeded ?? 0) + (c.failed ?? 0) + (c.aborted ?? 0) + (c.timedOut ?? 0);
+  return `${done}/${c.total ?? '?'} groups done (${c.running ?? 0} running, ${c.failed ?? 0} failed)`;
+}
+
+export async function runBackfill(argv: string[], deps: BackfillDeps): Promise<number> {
+  const { values: f } = parseArgs({
+    args: argv,
+    allowPositionals: false,
+    allowNegative: true,
+    options: {
+      ...INPUT_OPTIONS,
+      categories: { type: 'string', default: 'all' },
+      stack: { type: 'string', default: 'DatadogUsageLake' },
+      wait: { type: 'boolean', default: true },
+      name: { type: 'string' },
+      poll: { type: 'string', default: '10' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (f.help) {
+    deps.out(HELP);
+    return 0;
+  }
+  const input = inputFromFlags(f);
+  try {
+    if (f.start === undefined)
+      throw new InputError('start', 'a backfill needs --start (YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh)');
+    const settings = loadCdkJsonSettings();
+    planRun(input, {
+      now: deps.now(),
+      accounts: settings.accounts,
+      enabledCategories: settings.categories,
+      executionId: 'validation',
+      runId: 'validation',
+      bucket: settings.bucketName ?? 'bucket',
+      prefix: settings.prefix,
+    });
+  } catch (error) {
+    if (error instanceof InputError) {
+      deps.out(`Invalid input: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const arn = await stateMachineArn(deps.cfn, f.stack);
+  const name = f.name ?? executionName(input);
+  let executionArn: string;
+  try {
+    const started = await deps.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify(input) }),
+    );
+    executionArn = started.executionArn as string;
+  } catch (error) {
+    if ((error as Error).name === 'ExecutionAlreadyExists') {
+      const existing = `${arn.replace(':stateMachine:', ':execution:')}:${name}`;
+      deps.out(
+        `Step Functions refused the start: an execution named ${name} already ran with this input.\n  ${consoleLink(deps.region, existing)}\nPass --name to start it again on purpose.`,
+      );
+      return 3;
+    }
+    throw error;
+  }
+  deps.out(`Started ${name}\n  ${consoleLink(deps.region, executionArn)}`);
+  if (!f.wait) return 0;
+
+  const pollMs = Math.max(1, Number(f.poll) || 10) * 1000;
+  let last = '';
+  for (;;) {
+    const d = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (d.status !== 'RUNNING' && d.status !== 'PENDING_REDRIVE') {
+      deps.out(`Execution ${d.status}`);
+      if (d.output) deps.out(JSON.stringify(JSON.parse(d.output), null, 2));
+      if (d.error) deps.out(`${d.error}: ${d.cause ?? ''}`);
+      const ok = d.status === 'SUCCEEDED' && (!d.output || JSON.parse(d.output).execution_status === 'S_OK');
+      return ok ? 0 : 1;
+    }
+    const progress = (await mapProgress(deps.sfn, executionArn)) ?? 'planning';
+    const elapsed = Math.round(
+      (deps.now().getTime() - (d.startDate?.getTime() ?? deps.now().getTime())) / 1000,
+    );
+    const line = `  ${progress}, ${elapsed} s`;
+    if (line !== last) deps.out(line);
+    last = line;
+    await deps.sleep(pollMs);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  runBackfill(process.argv.slice(2), {
+    sfn: new SFNClient({ region }),
+    cfn: new CloudFormationClient({ region }),
+    region,
+    out: (line) => console.log(line),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    now: () => new Date(),
+  }).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`Backfill failed: ${(error as Error).name}: ${(error as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,207 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  DescribeExecutionCommand,
+  DescribeMapRunCommand,
+  ExecutionAlreadyExists,
+  ListMapRunsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { executionName, runBackfill } from '../../ops/backfill.ts';
+
+const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Pipeline';
+const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:Pipeline:backfill-x';
+const sfn = mockClient(SFNClient);
+const cfn = mockClient(CloudFormationClient);
+
+function deps() {
+  const lines: string[] = [];
+  const sleeps: number[] = [];
+  return {
+    lines,
+    sleeps,
+    deps: {
+      sfn: new SFNClient({ region: 'eu-west-1' }),
+      cfn: new CloudFormationClient({ region: 'eu-west-1' }),
+      region: 'eu-west-1',
+      out: (l: string) => lines.push(l),
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+      },
+      now: () => new Date('2026-11-26T05:00:00Z'),
+    },
+  };
+}
+
+describe('Function: runBackfill (npm run backfill)', () => {
+  beforeEach(() => {
+    sfn.reset();
+    cfn.reset();
+    cfn.on(DescribeStacksCommand, { StackName: 'DatadogUsageLake' }).resolves({
+      Stacks: [
+        {
+          StackName: 'DatadogUsageLake',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [{ OutputKey: 'StateMachineArn', OutputValue: SM }],
+        },
+      ],
+    });
+  });
+
+  it('starts the deployed state machine with the flags as input and a deterministic name', async () => {
+    // Prepare
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXEC, startDate: new Date() });
+    const { deps: d, lines } = deps();
+
+    // Act
+    const code = await runBackfill(
+      ['--start', '2025-09', '--end', '2026-11', '--categories', 'hourly_usage,historical_cost', '--no-wait'],
+      d,
+    );
+
+    // Assess
+    expect(code).toBe(0);
+    const call = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    const input = { categories: ['hourly_usage', 'historical_cost'], start: '2025-09', end: '2026-11' };
+    expect(JSON.parse(call?.input ?? '{}')).toEqual(input);
+    expect(call?.stateMachineArn).toBe(SM);
+    expect(call?.name).toBe(executionName(input));
+    expect(call?.name).toMatch(/^backfill-[0-9a-f]{24}$/);
+    expect(lines.join('\n')).toContain(
+      `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXEC}`,
+    );
+    expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(0);
+  });
+
+  it('names the same input the same way whatever the order of its fields, and another input differently', () => {
+    expect(executionName({ start: '2025-09', categories: 'all' })).toBe(
+      executionName({ categories: 'all', start: '2025-09' }),
+    );
+    expect(executionName({ start: '2025-09', categories: 'all' })).not.toBe(
+      executionName({ start: '2025-10', categories: 'all' }),
+    );
+  });
+
+  it('follows the execution with map-run progress until it ends, then prints the output', async () => {
+    // Prepare
+    const output = {
+      execution_status: 'S_OK',
+      s3_url: 's3://b/datadog/',
+      output: { totals: { records: 42 } },
+    };
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXEC, startDate: new Date() });
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({
+        executionArn: EXEC,
+        stateMachineArn: SM,
+        status: 'RUNNING',
+        startDate: new Date('2026-11-26T04:59:00Z'),
+      })
+      .resolvesOnce({
+        executionArn: EXEC,
+        stateMachineArn: SM,
+        status: 'RUNNING',
+        startDate: new Date('2026-11-26T04:59:00Z'),
+      })
+      .resolves({
+        executionArn: EXEC,
+        stateMachineArn: SM,
+        status: 'SUCCEEDED',
+        startDate: new Date('2026-11-26T04:59:00Z'),
+        output: JSON.stringify(output),
+      });
+    sfn
+      .on(ListMapRunsCommand)
+      .resolvesOnce({ mapRuns: [] })
+      .resolves({
+        mapRuns: [
+          { executionArn: EXEC, mapRunArn: 'arn:maprun', stateMachineArn: SM, startDate: new Date() },
+        ],
+      });
+    sfn.on(DescribeMapRunCommand).resolves({
+      itemCounts: {
+        total: 690,
+        succeeded: 300,
+        failed: 2,
+        running: 40,
+        pending: 348,
+        aborted: 0,
+        timedOut: 0,
+        resultsWritten: 0,
+      },
+    } as never);
+    const { deps: d, lines, sleeps } = deps();
+
+    // Act
+    const code = await runBackfill(['--start', '2025-09', '--poll', '5'], d);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(lines).toContain('  planning, 60 s');
+    expect(lines).toContain('  302/690 groups done (40 running, 2 failed), 60 s');
+    expect(lines).toContain('Execution SUCCEEDED');
+    expect(lines.join('\n')).toContain('"execution_status": "S_OK"');
+    expect(sleeps).toEqual([5000, 5000]);
+    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}')).toEqual({
+      categories: 'all',
+      start: '2025-09',
+    });
+  });
+
+  it('exits non-zero when the run ends E_FAIL or the execution fails', async () => {
+    // Prepare
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXEC, startDate: new Date() });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXEC,
+      stateMachineArn: SM,
+      status: 'SUCCEEDED',
+      startDate: new Date(),
+      output: JSON.stringify({ execution_status: 'E_FAIL', s3_url: 's3://b/', output: {} }),
+    });
+    const { deps: d } = deps();
+
+    // Act / Assess
+    expect(await runBackfill(['--start', '2025-09'], d)).toBe(1);
+  });
+
+  it('reports an accidental second start, refused by Step Functions, with the existing execution', async () => {
+    // Prepare
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+    const { deps: d, lines } = deps();
+
+    // Act
+    const code = await runBackfill(['--start', '2025-09'], d);
+
+    // Assess
+    expect(code).toBe(3);
+    expect(lines.join('\n')).toMatch(
+      /refused the start: an execution named backfill-[0-9a-f]{24} already ran/,
+    );
+    expect(lines.join('\n')).toContain('execution:Pipeline:backfill-');
+  });
+
+  it.each([
+    [[], /start: a backfill needs --start/],
+    [['--start', '2026-13'], /start: .*month 13/],
+    [['--start', '2025-09', '--categories', 'nope'], /categories\[0\]/],
+    [['--start', '2025-09', '--account', 'nobody'], /account: "nobody" is not a configured account/],
+  ])('refuses %j before calling AWS', async (argv, message) => {
+    // Prepare
+    const { deps: d, lines } = deps();
+
+    // Act
+    const code = await runBackfill(argv, d);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(lines.join('\n')).toMatch(message);
+    expect(sfn.calls()).toHaveLength(0);
+    expect(cfn.calls()).toHaveLength(0);
+  });
+});
