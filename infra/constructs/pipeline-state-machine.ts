@@ -52,7 +52,7 @@ export const STATE = {
 const TRANSIENT = ['DatadogUnavailableError', 'StorageError'];
 
 /**
- * Plan → distributed Map over groups (up to 16 consecutive windows of one account and category, each
+ * Plan → distributed Map over groups (up to 8 consecutive windows of one account and category, each
  * a child execution) → inline Map over the group's windows → per window: invoke the category's
  * function until it says done, waiting in a Wait state when the rate limit says so → summarize each
  * group into S3 → summarize the run from S3. JSONPath only and no ItemReader/ResultWriter, so the same

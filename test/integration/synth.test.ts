@@ -70,11 +70,7 @@ describe('Synth: the CDK app as `cdk synth` builds it', () => {
     const result = JSON.parse(lines[lines.length - 1] ?? '{}');
     expect(result.s3Url).toBe('s3://bucket/dd/');
     expect(result.groups).toEqual([
-      {
-        account: 'main',
-        category: 'hourly_usage',
-        windows: ['2026-09-01T00:00:00.000Z', '2026-09-02T00:00:00.000Z'],
-      },
+      { account: 'main', category: 'hourly_usage', start: '2026-09-01T00:00:00.000Z', last: 1 },
     ]);
   });
 });

@@ -17,16 +17,19 @@ const settings = parseSettings({
 const { template } = synthesizeStack(settings);
 const definition = definitionFromTemplate(template);
 
-type State = Record<string, unknown> & { ItemProcessor?: { States: Record<string, State> } };
+type State = Record<string, unknown> & {
+  ItemProcessor?: { StartAt: string; States: Record<string, State>; ProcessorConfig?: { Mode?: string } };
+};
 const states = definition.States as Record<string, State>;
 const groupStates = states[STATE.groups]?.ItemProcessor?.States ?? {};
 const windowStates = groupStates[STATE.windows]?.ItemProcessor?.States ?? {};
 
 describe('Stack: functions from the registry', () => {
-  it('creates one function per category plus plan and summarize, on Node 22 ARM64 with JSON logs', () => {
+  it('creates one function per category plus plan and summarize, on Node 24 ARM64 with JSON logs and X-Ray', () => {
     template.resourceCountIs('AWS::Lambda::Function', CATEGORY_NAMES.length + 2);
     template.allResourcesProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
+      TracingConfig: { Mode: 'Active' },
       Architectures: ['arm64'],
       LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
     });
@@ -53,7 +56,14 @@ describe('Stack: functions from the registry', () => {
         expect(text).not.toContain(`/dd/${other}/*`);
       expect(text).toContain('secret:dd/main-??????');
       expect(text).toContain('secret:dd/eu-??????');
-      expect(text).not.toMatch(/"Resource":"\*"/);
+      // The only unscoped statement is X-Ray's, which has no resource-level permissions.
+      const statements = policy?.Properties.PolicyDocument.Statement as Array<{
+        Action: string[];
+        Resource: unknown;
+      }>;
+      for (const st of statements.filter((x) => x.Resource === '*')) {
+        expect(st.Action.every((a) => a.startsWith('xray:'))).toBe(true);
+      }
     }
   });
 
@@ -102,16 +112,34 @@ describe('Stack: the state machine', () => {
     });
   });
 
-  it('plans, maps over groups then windows with the configured concurrency, and summarizes', () => {
+  it('plans, maps over groups (distributed) then window indexes with the configured concurrency, and summarizes', () => {
     expect(definition.StartAt).toBe(STATE.plan);
     expect(states[STATE.plan]?.Next).toBe(STATE.groups);
-    expect(states[STATE.groups]).toMatchObject({ Type: 'Map', ItemsPath: '$.groups', MaxConcurrency: 3 });
+    expect(states[STATE.groups]).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.groups',
+      MaxConcurrency: 3,
+      ResultPath: null,
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+        StartAt: STATE.indexes,
+      },
+    });
     expect(states[STATE.groups]?.Next).toBe(STATE.summarize);
+    expect(groupStates[STATE.indexes]).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'value.$': 'States.ArrayRange(0, $.last, 1)' },
+      ResultPath: '$.indexes',
+      Next: STATE.windows,
+    });
     expect(groupStates[STATE.windows]).toMatchObject({
       Type: 'Map',
-      ItemsPath: '$.windows',
+      ItemsPath: '$.indexes.value',
       MaxConcurrency: 5,
+      Next: STATE.summarizeGroup,
     });
+    expect(groupStates[STATE.windows]?.ItemProcessor?.ProcessorConfig?.Mode ?? 'INLINE').toBe('INLINE');
+    expect(groupStates[STATE.summarizeGroup]).toMatchObject({ Type: 'Task', End: true });
   });
 
   it('routes every category to its own function and loops on more/wait', () => {
@@ -141,12 +169,20 @@ describe('Stack: the state machine', () => {
     expect(fetch.Catch).toEqual([{ ErrorEquals: ['States.ALL'], Next: STATE.failed, ResultPath: '$.error' }]);
   });
 
-  it('uses only what the local interpreter runs: JSONPath, inline Maps, no ResultPath "$", no null parameters', () => {
+  it('uses only what the local interpreter runs: JSONPath, one distributed Map without ItemReader or ResultWriter, no ResultPath "$", no null but its ResultPath', () => {
     const text = JSON.stringify(definition);
     expect(text).not.toContain('JSONata');
-    expect(text).not.toContain('DISTRIBUTED');
+    expect(text).not.toContain('ItemReader');
+    expect(text).not.toContain('ResultWriter');
     expect(text).not.toContain('"ResultPath":"$"');
-    expect(text).not.toContain(':null');
+    expect(text.match(/DISTRIBUTED/g)).toHaveLength(1);
+    expect(states[STATE.groups]?.ItemProcessor?.ProcessorConfig?.Mode).toBe('DISTRIBUTED');
+    // The one null: the distributed Map discards its results (they go to S3).
+    expect(states[STATE.groups]).toHaveProperty('ResultPath', null);
+    const withoutDiscard = structuredClone(definition) as { States: Record<string, State> };
+    delete withoutDiscard.States[STATE.groups]?.ResultPath;
+    expect(JSON.stringify(withoutDiscard)).not.toContain(':null');
+    expect(text.match(/:null/g)).toHaveLength(1);
     expect(taskStateNames(definition).sort()).toEqual(
       [STATE.plan, STATE.summarizeGroup, STATE.summarize, ...CATEGORY_NAMES.map(STATE.fetch)].sort(),
     );
@@ -157,7 +193,7 @@ describe('Function: parseSettings', () => {
   it.each([
     [{ prefix: '../x' }, /prefix must be a safe S3 prefix/],
     [{ categories: ['nope'] }, /categories must list categories/],
-    [{ mapConcurrency: 0 }, /mapConcurrency must be an integer from 1 to 40/],
+    [{ mapConcurrency: 0 }, /mapConcurrency must be an integer from 1 to 1000/],
     [{ accounts: [{ name: 'A/B', secretName: 's', site: 'datadoghq.com' }] }, /accounts\[0\]\.name must be/],
     [{ accounts: [{ name: 'a', secretName: 's', site: 'example.com' }] }, /accounts\[0\]\.site must be/],
   ])('refuses %j with a message naming the setting', (raw, message) => {

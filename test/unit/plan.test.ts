@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CATEGORY_NAMES, type CategoryName, DEFAULT_OPTIONS } from '../../lambdas/categories.ts';
-import { type PlanContext, planRun } from '../../lambdas/core/plan.ts';
+import { MAX_WINDOWS_PER_GROUP, type PlanContext, planRun } from '../../lambdas/core/plan.ts';
+import { addDays } from '../../lambdas/core/windows.ts';
 import type { AccountConfig } from '../../lambdas/shared/config.ts';
 import { InputError } from '../../lambdas/shared/errors.ts';
 
@@ -43,11 +44,7 @@ describe('Function: planRun', () => {
 
     // Assess
     expect(plan.groups).toEqual([
-      {
-        account: 'main',
-        category: 'hourly_usage',
-        windows: [day('2026-11-20'), day('2026-11-21'), day('2026-11-22')],
-      },
+      { account: 'main', category: 'hourly_usage', start: day('2026-11-20'), last: 2 },
     ]);
     expect(plan.windows).toBe(3);
     expect(plan.skipped).toEqual([]);
@@ -68,7 +65,9 @@ describe('Function: planRun', () => {
     );
 
     // Assess
-    expect(plan.groups[0]?.windows).toEqual([day('2026-11-20'), day('2026-11-21')]);
+    expect(plan.groups).toEqual([
+      { account: 'main', category: 'hourly_usage', start: day('2026-11-20'), last: 1 },
+    ]);
     expect(plan.range).toEqual({ start: '2026-11-20T06:00:00.000Z', end: '2026-11-21T06:00:00.000Z' });
   });
 
@@ -84,13 +83,45 @@ describe('Function: planRun', () => {
 
     // Assess
     expect(plan.accounts).toEqual(['eu-prod', 'main']);
-    expect(plan.groups.map((g) => [g.account, g.category, g.windows.length])).toEqual([
+    expect(plan.groups.map((g) => [g.account, g.category, g.last + 1])).toEqual([
       ['eu-prod', 'usage_summary', 1],
       ['eu-prod', 'hourly_usage', 3],
       ['main', 'usage_summary', 1],
       ['main', 'hourly_usage', 3],
     ]);
     expect(plan.windows).toBe(8);
+  });
+
+  it('splits a long range into groups of at most MAX_WINDOWS_PER_GROUP consecutive windows', () => {
+    // Prepare: two full groups and half of one (40 days for 16 windows per group: 16 + 16 + 8)
+    const rest = MAX_WINDOWS_PER_GROUP / 2;
+    const total = 2 * MAX_WINDOWS_PER_GROUP + rest;
+    const end = new Date('2026-11-26T00:00:00Z');
+    const start = addDays(end, -total);
+    const at = (n: number) => addDays(start, n).toISOString();
+    const input = {
+      categories: ['hourly_usage'],
+      start: start.toISOString().slice(0, 10),
+      end: end.toISOString().slice(0, 10),
+    };
+
+    // Act
+    const plan = planRun(input, context());
+
+    // Assess
+    expect(Number.isInteger(rest)).toBe(true);
+    expect(plan.groups).toEqual([
+      { account: 'main', category: 'hourly_usage', start: at(0), last: MAX_WINDOWS_PER_GROUP - 1 },
+      {
+        account: 'main',
+        category: 'hourly_usage',
+        start: at(MAX_WINDOWS_PER_GROUP),
+        last: MAX_WINDOWS_PER_GROUP - 1,
+      },
+      { account: 'main', category: 'hourly_usage', start: at(2 * MAX_WINDOWS_PER_GROUP), last: rest - 1 },
+    ]);
+    expect(plan.windows).toBe(total);
+    expect(plan.skipped).toEqual([]);
   });
 
   it('puts no prefix in the S3 URL when the prefix is empty', () => {
@@ -319,19 +350,15 @@ describe('Function: planRun', () => {
 
       // Assess
       expect(plan.groups).toEqual([
-        { account: 'main', category: 'hourly_usage', windows: [day('2025-09-01')] },
+        { account: 'main', category: 'hourly_usage', start: day('2025-09-01'), last: 0 },
       ]);
       expect(plan.skipped).toEqual([
         {
           account: 'main',
           category: 'hourly_usage',
-          partition: 'day=2025-08-30',
-          reason: "older than Datadog's 15-month retention",
-        },
-        {
-          account: 'main',
-          category: 'hourly_usage',
-          partition: 'day=2025-08-31',
+          from: 'day=2025-08-30',
+          to: 'day=2025-08-31',
+          windows: 2,
           reason: "older than Datadog's 15-month retention",
         },
       ]);
@@ -343,10 +370,11 @@ describe('Function: planRun', () => {
       const plan = planRun({ categories: ['usage_summary'], start: '2025-07', end: '2025-10' }, context());
 
       // Assess
-      expect(plan.groups[0]?.windows).toEqual([day('2025-09-01')]);
-      expect(plan.skipped.map((s) => [s.partition, s.reason])).toEqual([
-        ['month=2025-07', "older than Datadog's 15-month retention"],
-        ['month=2025-08', "older than Datadog's 15-month retention"],
+      expect(plan.groups).toEqual([
+        { account: 'main', category: 'usage_summary', start: day('2025-09-01'), last: 0 },
+      ]);
+      expect(plan.skipped.map((s) => [s.from, s.to, s.windows, s.reason])).toEqual([
+        ['month=2025-07', 'month=2025-08', 2, "older than Datadog's 15-month retention"],
       ]);
     });
 
@@ -356,19 +384,15 @@ describe('Function: planRun', () => {
 
       // Assess
       expect(plan.groups).toEqual([
-        { account: 'main', category: 'estimated_cost', windows: [day('2026-10-01'), day('2026-11-01')] },
+        { account: 'main', category: 'estimated_cost', start: day('2026-10-01'), last: 1 },
       ]);
       expect(plan.skipped).toEqual([
         {
           account: 'main',
           category: 'estimated_cost',
-          partition: 'month=2026-08',
-          reason: 'estimated_cost exists only for the current and previous month',
-        },
-        {
-          account: 'main',
-          category: 'estimated_cost',
-          partition: 'month=2026-09',
+          from: 'month=2026-08',
+          to: 'month=2026-09',
+          windows: 2,
           reason: 'estimated_cost exists only for the current and previous month',
         },
       ]);
@@ -380,11 +404,10 @@ describe('Function: planRun', () => {
 
       // Assess
       expect(plan.groups).toEqual([
-        { account: 'main', category: 'projected_cost', windows: [day('2026-11-01')] },
+        { account: 'main', category: 'projected_cost', start: day('2026-11-01'), last: 0 },
       ]);
-      expect(plan.skipped.map((s) => [s.partition, s.reason])).toEqual([
-        ['month=2026-09', 'projected_cost exists only for the current month'],
-        ['month=2026-10', 'projected_cost exists only for the current month'],
+      expect(plan.skipped.map((s) => [s.from, s.to, s.windows, s.reason])).toEqual([
+        ['month=2026-09', 'month=2026-10', 2, 'projected_cost exists only for the current month'],
       ]);
     });
 
@@ -397,14 +420,80 @@ describe('Function: planRun', () => {
       const monthly = planRun({ categories: ['usage_summary'], start: '2026-11', end: '2027-02' }, context());
 
       // Assess
-      expect(hourly.groups[0]?.windows).toEqual([day('2026-11-25'), day('2026-11-26')]);
-      expect(hourly.skipped).toEqual([
-        { account: 'main', category: 'hourly_usage', partition: 'day=2026-11-27', reason: 'in the future' },
+      expect(hourly.groups).toEqual([
+        { account: 'main', category: 'hourly_usage', start: day('2026-11-25'), last: 1 },
       ]);
-      expect(monthly.groups[0]?.windows).toEqual([day('2026-11-01')]);
-      expect(monthly.skipped.map((s) => [s.partition, s.reason])).toEqual([
-        ['month=2026-12', 'in the future'],
-        ['month=2027-01', 'in the future'],
+      expect(hourly.skipped).toEqual([
+        {
+          account: 'main',
+          category: 'hourly_usage',
+          from: 'day=2026-11-27',
+          to: 'day=2026-11-27',
+          windows: 1,
+          reason: 'in the future',
+        },
+      ]);
+      expect(monthly.groups).toEqual([
+        { account: 'main', category: 'usage_summary', start: day('2026-11-01'), last: 0 },
+      ]);
+      expect(monthly.skipped.map((s) => [s.from, s.to, s.windows, s.reason])).toEqual([
+        ['month=2026-12', 'month=2027-01', 2, 'in the future'],
+      ]);
+    });
+
+    it('collapses consecutive skipped windows into one entry per run of the same reason', () => {
+      // Act: 2 months past retention, 13 before the previous month, 2 planned, 2 in the future
+      const plan = planRun({ categories: ['estimated_cost'], start: '2025-07', end: '2027-02' }, context());
+
+      // Assess
+      expect(plan.skipped).toEqual([
+        {
+          account: 'main',
+          category: 'estimated_cost',
+          from: 'month=2025-07',
+          to: 'month=2025-08',
+          windows: 2,
+          reason: "older than Datadog's 15-month retention",
+        },
+        {
+          account: 'main',
+          category: 'estimated_cost',
+          from: 'month=2025-09',
+          to: 'month=2026-09',
+          windows: 13,
+          reason: 'estimated_cost exists only for the current and previous month',
+        },
+        {
+          account: 'main',
+          category: 'estimated_cost',
+          from: 'month=2026-12',
+          to: 'month=2027-01',
+          windows: 2,
+          reason: 'in the future',
+        },
+      ]);
+      expect(plan.groups).toEqual([
+        { account: 'main', category: 'estimated_cost', start: day('2026-10-01'), last: 1 },
+      ]);
+      expect(plan.windows).toBe(2);
+    });
+
+    it('keeps the skipped runs of each account and category apart', () => {
+      // Prepare
+      const other: AccountConfig = { name: 'eu-prod', secretName: 's2', site: 'datadoghq.eu' };
+
+      // Act
+      const plan = planRun(
+        { categories: ['hourly_usage', 'usage_summary'], start: '2026-11-25', end: '2026-12-03' },
+        context({ accounts: [MAIN, other] }),
+      );
+
+      // Assess
+      expect(plan.skipped.map((s) => [s.account, s.category, s.from, s.to, s.windows, s.reason])).toEqual([
+        ['main', 'hourly_usage', 'day=2026-11-27', 'day=2026-12-02', 6, 'in the future'],
+        ['main', 'usage_summary', 'month=2026-12', 'month=2026-12', 1, 'in the future'],
+        ['eu-prod', 'hourly_usage', 'day=2026-11-27', 'day=2026-12-02', 6, 'in the future'],
+        ['eu-prod', 'usage_summary', 'month=2026-12', 'month=2026-12', 1, 'in the future'],
       ]);
     });
 
@@ -418,7 +507,16 @@ describe('Function: planRun', () => {
       // Assess
       expect(plan.groups).toEqual([]);
       expect(plan.windows).toBe(0);
-      expect(plan.skipped).toHaveLength(2);
+      expect(plan.skipped).toEqual([
+        {
+          account: 'main',
+          category: 'hourly_usage',
+          from: 'day=2026-12-01',
+          to: 'day=2026-12-02',
+          windows: 2,
+          reason: 'in the future',
+        },
+      ]);
     });
 
     it('skips cost_attribution on the ddog-gov.com site, but not other categories', () => {
@@ -433,19 +531,15 @@ describe('Function: planRun', () => {
 
       // Assess
       expect(plan.groups).toEqual([
-        { account: 'gov', category: 'usage_attribution', windows: [day('2026-10-01'), day('2026-11-01')] },
+        { account: 'gov', category: 'usage_attribution', start: day('2026-10-01'), last: 1 },
       ]);
       expect(plan.skipped).toEqual([
         {
           account: 'gov',
           category: 'cost_attribution',
-          partition: 'month=2026-10',
-          reason: 'cost_attribution is not available on the ddog-gov.com site',
-        },
-        {
-          account: 'gov',
-          category: 'cost_attribution',
-          partition: 'month=2026-11',
+          from: 'month=2026-10',
+          to: 'month=2026-11',
+          windows: 2,
           reason: 'cost_attribution is not available on the ddog-gov.com site',
         },
       ]);
@@ -463,7 +557,7 @@ describe('Function: planRun', () => {
 
       // Assess
       expect(plan.groups).toEqual([
-        { account: 'main', category: 'cost_attribution', windows: [day('2026-11-01')] },
+        { account: 'main', category: 'cost_attribution', start: day('2026-11-01'), last: 0 },
       ]);
       expect(plan.skipped.map((s) => s.account)).toEqual(['gov']);
     });
@@ -484,20 +578,18 @@ describe('Function: planRun', () => {
       // Assess
       expect(plan.range).toEqual({ start: '2026-11-23T05:00:00.000Z', end: '2026-11-26T05:00:00.000Z' });
       expect(plan.groups).toEqual([
-        {
-          account: 'main',
-          category: 'hourly_usage',
-          windows: [day('2026-11-23'), day('2026-11-24'), day('2026-11-25'), day('2026-11-26')],
-        },
-        { account: 'main', category: 'usage_summary', windows: [day('2026-10-01'), day('2026-11-01')] },
-        { account: 'main', category: 'estimated_cost', windows: [day('2026-10-01'), day('2026-11-01')] },
-        { account: 'main', category: 'projected_cost', windows: [day('2026-11-01')] },
+        { account: 'main', category: 'hourly_usage', start: day('2026-11-23'), last: 3 },
+        { account: 'main', category: 'usage_summary', start: day('2026-10-01'), last: 1 },
+        { account: 'main', category: 'estimated_cost', start: day('2026-10-01'), last: 1 },
+        { account: 'main', category: 'projected_cost', start: day('2026-11-01'), last: 0 },
       ]);
       expect(plan.skipped).toEqual([
         {
           account: 'main',
           category: 'projected_cost',
-          partition: 'month=2026-10',
+          from: 'month=2026-10',
+          to: 'month=2026-10',
+          windows: 1,
           reason: 'projected_cost exists only for the current month',
         },
       ]);
@@ -510,7 +602,9 @@ describe('Function: planRun', () => {
 
       // Assess
       expect(plan.range).toEqual({ start: '2026-11-23T05:00:00.000Z', end: '2026-11-26T05:00:00.000Z' });
-      expect(plan.groups[0]?.windows).toHaveLength(4);
+      expect(plan.groups).toEqual([
+        { account: 'main', category: 'hourly_usage', start: day('2026-11-23'), last: 3 },
+      ]);
     });
 
     it('takes monthly windows back to the previous month even when the lookback is inside one month', () => {
@@ -521,7 +615,9 @@ describe('Function: planRun', () => {
       );
 
       // Assess
-      expect(plan.groups[0]?.windows).toEqual([day('2026-10-01'), day('2026-11-01')]);
+      expect(plan.groups).toEqual([
+        { account: 'main', category: 'billable_summary', start: day('2026-10-01'), last: 1 },
+      ]);
     });
 
     it('crosses a year boundary', () => {
@@ -533,12 +629,8 @@ describe('Function: planRun', () => {
 
       // Assess
       expect(plan.groups).toEqual([
-        {
-          account: 'main',
-          category: 'hourly_usage',
-          windows: [day('2026-12-30'), day('2026-12-31'), day('2027-01-01')],
-        },
-        { account: 'main', category: 'usage_summary', windows: [day('2026-12-01'), day('2027-01-01')] },
+        { account: 'main', category: 'hourly_usage', start: day('2026-12-30'), last: 2 },
+        { account: 'main', category: 'usage_summary', start: day('2026-12-01'), last: 1 },
       ]);
     });
   });

@@ -4,22 +4,23 @@ import {
   causeMessage,
   type GroupSummary,
   MAX_FAILURES_LISTED,
+  MAX_FAILURES_PER_CATEGORY,
   summarizeGroup,
   summarizeRun,
 } from '../../lambdas/core/summarize.ts';
 import type { WindowResult } from '../../lambdas/core/work-item.ts';
 
 function done(
-  windowStart: string,
+  index: number,
   counts: { pages: number; records: number; bytes: number },
   final = true,
 ): WindowResult {
-  return { windowStart, status: 'done', final, ...counts };
+  return { index, status: 'done', final, ...counts };
 }
 
-function failed(windowStart: string, error?: { Error: string; Cause: string }): WindowResult {
+function failed(index: number, error?: { Error: string; Cause: string }): WindowResult {
   const result: WindowResult = {
-    windowStart,
+    index,
     status: 'failed',
     pages: 0,
     records: 0,
@@ -47,14 +48,20 @@ describe('Function: summarizeGroup', () => {
   it('counts done, provisional and failed windows and adds up their pages, records and bytes', () => {
     // Prepare
     const results: WindowResult[] = [
-      done('2026-11-20T00:00:00.000Z', { pages: 2, records: 900, bytes: 10_000 }),
-      done('2026-11-21T00:00:00.000Z', { pages: 1, records: 40, bytes: 700 }, false),
-      failed('2026-11-22T00:00:00.000Z', { Error: 'DatadogUnavailableError', Cause: 'GET /x answered 503' }),
-      done('2026-11-23T00:00:00.000Z', { pages: 3, records: 1_200, bytes: 20_000 }, false),
+      done(0, { pages: 2, records: 900, bytes: 10_000 }),
+      done(1, { pages: 1, records: 40, bytes: 700 }, false),
+      failed(2, { Error: 'DatadogUnavailableError', Cause: 'GET /x answered 503' }),
+      done(3, { pages: 3, records: 1_200, bytes: 20_000 }, false),
     ];
 
     // Act
-    const summary = summarizeGroup({ account: 'main', category: 'hourly_usage', results });
+    const summary = summarizeGroup({
+      runId: 'run-1',
+      account: 'main',
+      category: 'hourly_usage',
+      start: '2026-11-20T00:00:00.000Z',
+      results,
+    });
 
     // Assess
     expect(summary).toEqual({
@@ -88,14 +95,19 @@ describe('Function: summarizeGroup', () => {
 
     // Act
     const summary = summarizeGroup({
+      runId: 'run-1',
       account: 'main',
       category: 'estimated_cost',
-      results: [failed('2026-10-01T00:00:00.000Z', { Error: 'DatadogAuthError', Cause: cause })],
+      start: '2026-09-01T00:00:00.000Z',
+      results: [
+        done(0, { pages: 1, records: 2, bytes: 20 }),
+        failed(1, { Error: 'DatadogAuthError', Cause: cause }),
+      ],
     });
 
     // Assess
     expect(summary.failed).toBe(1);
-    expect(summary.windows).toBe(0);
+    expect(summary.windows).toBe(1);
     expect(summary.failures).toEqual([
       {
         account: 'main',
@@ -110,9 +122,11 @@ describe('Function: summarizeGroup', () => {
   it('records a failure without error details as Unknown', () => {
     // Act
     const summary = summarizeGroup({
+      runId: 'run-1',
       account: 'main',
       category: 'hourly_usage',
-      results: [failed('2026-11-22T00:00:00.000Z')],
+      start: '2026-11-22T00:00:00.000Z',
+      results: [failed(0)],
     });
 
     // Assess
@@ -124,14 +138,17 @@ describe('Function: summarizeGroup', () => {
   it('lists at most MAX_FAILURES_LISTED failures but counts them all', () => {
     // Prepare
     const results = Array.from({ length: MAX_FAILURES_LISTED + 5 }, (_, i) =>
-      failed(new Date(Date.UTC(2026, 9, 1 + i)).toISOString(), {
-        Error: 'States.Timeout',
-        Cause: `timeout ${i}`,
-      }),
+      failed(i, { Error: 'States.Timeout', Cause: `timeout ${i}` }),
     );
 
     // Act
-    const summary = summarizeGroup({ account: 'main', category: 'hourly_usage', results });
+    const summary = summarizeGroup({
+      runId: 'run-1',
+      account: 'main',
+      category: 'hourly_usage',
+      start: '2026-10-01T00:00:00.000Z',
+      results,
+    });
 
     // Assess
     expect(MAX_FAILURES_LISTED).toBe(20);
@@ -148,7 +165,13 @@ describe('Function: summarizeGroup', () => {
 
   it('gives zero counts for no results', () => {
     // Act
-    const summary = summarizeGroup({ account: 'main', category: 'usage_summary', results: [] });
+    const summary = summarizeGroup({
+      runId: 'run-1',
+      account: 'main',
+      category: 'usage_summary',
+      start: '2026-11-01T00:00:00.000Z',
+      results: [],
+    });
 
     // Assess
     expect(summary).toEqual(group({ account: 'main', category: 'usage_summary' }));
@@ -175,6 +198,7 @@ describe('Function: summarizeRun', () => {
   const base = {
     runId: 'run-1',
     s3Url: 's3://lake/dd/',
+    detailsUrl: 's3://lake/dd/_runs/run=run-1/',
     range: { start: '2026-11-23T05:00:00.000Z', end: '2026-11-26T05:00:00.000Z' },
     accounts: ['main', 'eu'],
   };
@@ -185,11 +209,27 @@ describe('Function: summarizeRun', () => {
       {
         account: 'main',
         category: 'projected_cost',
-        partition: 'month=2026-10',
+        from: 'month=2026-10',
+        to: 'month=2026-10',
+        windows: 1,
         reason: 'current month only',
       },
-      { account: 'eu', category: 'projected_cost', partition: 'month=2026-10', reason: 'current month only' },
-      { account: 'eu', category: 'hourly_usage', partition: 'day=2026-11-27', reason: 'in the future' },
+      {
+        account: 'eu',
+        category: 'projected_cost',
+        from: 'month=2026-10',
+        to: 'month=2026-10',
+        windows: 1,
+        reason: 'current month only',
+      },
+      {
+        account: 'eu',
+        category: 'hourly_usage',
+        from: 'day=2026-11-27',
+        to: 'day=2026-11-28',
+        windows: 2,
+        reason: 'in the future',
+      },
     ];
     const groups = [
       group({
@@ -233,6 +273,7 @@ describe('Function: summarizeRun', () => {
     expect(out.execution_status).toBe('S_OK');
     expect(out.s3_url).toBe('s3://lake/dd/');
     expect(out.output.run_id).toBe('run-1');
+    expect(out.output.details_url).toBe('s3://lake/dd/_runs/run=run-1/');
     expect(out.output.range).toEqual(base.range);
     expect(out.output.accounts).toEqual(['main', 'eu']);
     expect(out.output.totals).toEqual({
@@ -241,7 +282,7 @@ describe('Function: summarizeRun', () => {
       records: 93,
       bytes: 930,
       failed: 0,
-      skipped: 3,
+      skipped: 4,
     });
     expect(out.output.categories.hourly_usage).toEqual({
       windows: 8,
@@ -251,11 +292,19 @@ describe('Function: summarizeRun', () => {
       provisional: 3,
       failed: 0,
       failures: [],
-      skipped: [{ account: 'eu', window: 'day=2026-11-27', reason: 'in the future' }],
+      skipped: [
+        { account: 'eu', from: 'day=2026-11-27', to: 'day=2026-11-28', windows: 2, reason: 'in the future' },
+      ],
     });
     expect(out.output.categories.projected_cost?.skipped).toEqual([
-      { account: 'main', window: 'month=2026-10', reason: 'current month only' },
-      { account: 'eu', window: 'month=2026-10', reason: 'current month only' },
+      {
+        account: 'main',
+        from: 'month=2026-10',
+        to: 'month=2026-10',
+        windows: 1,
+        reason: 'current month only',
+      },
+      { account: 'eu', from: 'month=2026-10', to: 'month=2026-10', windows: 1, reason: 'current month only' },
     ]);
     expect(out.output.categories.projected_cost?.windows).toBe(1);
     expect(out.output.categories.usage_summary).toEqual({
@@ -309,7 +358,9 @@ describe('Function: summarizeRun', () => {
       {
         account: 'gov',
         category: 'cost_attribution',
-        partition: 'month=2026-11',
+        from: 'month=2026-10',
+        to: 'month=2026-11',
+        windows: 2,
         reason: 'not on this site',
       },
     ];
@@ -319,10 +370,41 @@ describe('Function: summarizeRun', () => {
 
     // Assess
     expect(out.execution_status).toBe('S_OK');
-    expect(out.output.totals).toEqual({ windows: 0, pages: 0, records: 0, bytes: 0, failed: 0, skipped: 1 });
+    expect(out.output.totals).toEqual({ windows: 0, pages: 0, records: 0, bytes: 0, failed: 0, skipped: 2 });
     expect(out.output.categories.cost_attribution?.skipped).toEqual([
-      { account: 'gov', window: 'month=2026-11', reason: 'not on this site' },
+      { account: 'gov', from: 'month=2026-10', to: 'month=2026-11', windows: 2, reason: 'not on this site' },
     ]);
+  });
+
+  it('lists at most MAX_FAILURES_PER_CATEGORY failures per category but counts them all', () => {
+    // Prepare: more groups of failures than a category lists, in another category one failure
+    const failures = (account: string, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ account, window: `day=${i}`, error: 'X', message: `m${i}` }));
+    const perGroup = MAX_FAILURES_LISTED;
+    const groupCount = Math.ceil(MAX_FAILURES_PER_CATEGORY / perGroup) + 1;
+    const groups = Array.from({ length: groupCount }, (_, g) =>
+      group({
+        account: `a${g}`,
+        category: 'hourly_usage',
+        failed: perGroup + 1,
+        failures: failures(`a${g}`, perGroup),
+      }),
+    );
+    groups.push(
+      group({ account: 'main', category: 'usage_summary', failed: 1, failures: failures('main', 1) }),
+    );
+
+    // Act
+    const out = summarizeRun({ ...base, categories: ['hourly_usage', 'usage_summary'], skipped: [], groups });
+
+    // Assess
+    expect(groupCount * perGroup).toBeGreaterThan(MAX_FAILURES_PER_CATEGORY);
+    const hourly = out.output.categories.hourly_usage;
+    expect(hourly?.failed).toBe(groupCount * (perGroup + 1));
+    expect(hourly?.failures).toEqual(groups.flatMap((g) => g.failures).slice(0, MAX_FAILURES_PER_CATEGORY));
+    expect(out.output.categories.usage_summary?.failures).toEqual(failures('main', 1));
+    expect(out.output.totals.failed).toBe(groupCount * (perGroup + 1) + 1);
+    expect(out.execution_status).toBe('E_FAIL');
   });
 
   it('does not change its input groups', () => {
