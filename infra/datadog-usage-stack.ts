@@ -1,14 +1,44 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type IBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { CATEGORIES, type CategoryName } from '../lambdas/categories.ts';
 import type { LakeSettings } from './config.ts';
+import { AthenaLake } from './constructs/athena-lake.ts';
 import { LakeFunction } from './constructs/lake-function.ts';
+import { Observability } from './constructs/observability.ts';
 import { PipelineStateMachine } from './constructs/pipeline-state-machine.ts';
+import { DailySchedules } from './constructs/schedules.ts';
+import { acknowledgeNagFindings } from './nag.ts';
+
+/** Get, put and delete objects under `prefix`, and list only that prefix: nothing else in the bucket. */
+function grantPrefix(fn: IFunction, bucket: IBucket, prefix: string): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      resources: [bucket.arnForObjects(`${prefix}*`)],
+    }),
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+    }),
+  );
+}
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const entry = (name: string) => path.join(ROOT, 'lambdas', name, 'handler.ts');
@@ -17,30 +47,36 @@ export interface DatadogUsageStackProps extends StackProps {
   settings: LakeSettings;
 }
 
-/** Composition only: the bucket, one function per category, the state machine. */
+/** Composition only: bucket, one function per category, state machine, schedules, alarms. */
 export class DatadogUsageStack extends Stack {
-  readonly bucket: Bucket;
+  readonly bucket: IBucket;
   readonly pipeline: PipelineStateMachine;
   readonly fetchFunctions: Partial<Record<CategoryName, IFunction>> = {};
 
   constructor(scope: Construct, id: string, props: DatadogUsageStackProps) {
     super(scope, id, props);
     const { settings } = props;
+    const logRetention = settings.logRetentionDays as RetentionDays;
 
-    this.bucket = new Bucket(this, 'Data', {
+    // Encrypts the alarm topic and the schedules' dead-letter queue; CloudWatch may use it to publish.
+    const key = new Key(this, 'Key', {
+      enableKeyRotation: true,
+      description: 'Datadog usage lake: alarm topic and dead-letter queue',
+    });
+    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+
+    // Server access logs of the data bucket (when created here) and of the Athena results bucket.
+    const accessLogs = new Bucket(this, 'AccessLogs', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
-      versioned: true,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [
-        {
-          noncurrentVersionExpiration: Duration.days(30),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.bucket = settings.bucketName
+      ? Bucket.fromBucketName(this, 'Data', settings.bucketName)
+      : this.createBucket(settings.prefix ? `${settings.prefix}/` : '', accessLogs);
 
     const environment = {
       DATA_BUCKET: this.bucket.bucketName,
@@ -52,6 +88,7 @@ export class DatadogUsageStack extends Stack {
       Secret.fromSecretNameV2(this, `Secret${i}`, a.secretName),
     );
     const root = settings.prefix ? `${settings.prefix}/` : '';
+    const functions: Record<string, IFunction> = {};
 
     for (const name of settings.categories) {
       const def = CATEGORIES[name];
@@ -61,12 +98,13 @@ export class DatadogUsageStack extends Stack {
         timeout: Duration.minutes(5),
         memorySize: 512,
         environment,
+        logRetention,
       });
       // Reads, writes and deletes only under its own category's prefix; reads only the accounts' secrets.
-      this.bucket.grantReadWrite(fn, `${root}${name}/*`);
-      this.bucket.grantDelete(fn, `${root}${name}/*`);
+      grantPrefix(fn, this.bucket, `${root}${name}/`);
       for (const secret of secrets) secret.grantRead(fn);
       this.fetchFunctions[name] = fn;
+      functions[`fetch-${name}`] = fn;
     }
 
     const plan = new LakeFunction(this, 'Plan', {
@@ -74,15 +112,19 @@ export class DatadogUsageStack extends Stack {
       description: 'Validates the run input and plans the windows',
       timeout: Duration.seconds(30),
       environment,
+      logRetention,
     });
     const summarize = new LakeFunction(this, 'Summarize', {
       entry: entry('summarize'),
       description: 'Sums up window results per group and per run',
       timeout: Duration.minutes(2),
       environment,
+      logRetention,
     });
     // Run bookkeeping lives under _runs/, outside every category's prefix.
-    this.bucket.grantReadWrite(summarize.fn, `${root}_runs/*`);
+    grantPrefix(summarize.fn, this.bucket, `${root}_runs/`);
+    functions.plan = plan.fn;
+    functions.summarize = summarize.fn;
 
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
       planFunction: plan.fn,
@@ -90,9 +132,81 @@ export class DatadogUsageStack extends Stack {
       fetchFunctions: this.fetchFunctions,
       mapConcurrency: settings.mapConcurrency,
       windowConcurrency: settings.windowConcurrency,
+      logRetention,
+    });
+
+    const schedules = new DailySchedules(this, 'Schedules', {
+      stateMachine: this.pipeline.stateMachine,
+      accounts: settings.accounts,
+      settings: settings.schedule,
+      key,
+    });
+
+    const observability = new Observability(this, 'Observability', {
+      stateMachine: this.pipeline.stateMachine,
+      functions,
+      categories: settings.categories,
+      deadLetterQueue: schedules.deadLetterQueue,
+      key,
+      ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
+    });
+
+    new AthenaLake(this, 'Athena', {
+      dataBucket: this.bucket,
+      prefix: settings.prefix,
+      accounts: settings.accounts.map((a) => a.name),
+      accessLogsBucket: accessLogs,
+    });
+
+    const logicalId = (c: IConstruct) => this.getLogicalId(c.node.defaultChild as CfnElement);
+    acknowledgeNagFindings({
+      stack: this,
+      functions: [
+        ...settings.categories.map((name) => ({
+          scope: this.node.findChild(`Fetch-${name}`),
+          prefix: `${root}${name}/`,
+        })),
+        { scope: plan },
+        { scope: summarize, prefix: `${root}_runs/` },
+      ],
+      stateMachine: {
+        scope: this.pipeline.stateMachine,
+        logicalId: logicalId(this.pipeline.stateMachine),
+        invokedFunctionIds: Object.values(functions).map(logicalId),
+      },
+      bucketArnToken: settings.bucketName
+        ? `arn:<AWS::Partition>:s3:::${settings.bucketName}`
+        : `<${logicalId(this.bucket as Bucket)}.Arn>`,
+      deadLetterQueue: schedules.deadLetterQueue,
+      alarmSubscriptions: observability.subscriptions,
     });
 
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
+    new CfnOutput(this, 'DataPrefix', { value: settings.prefix });
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: observability.topic.topicArn });
+  }
+
+  /** Public access blocked, TLS only, encrypted, versioned with noncurrent expiry, access-logged. */
+  private createBucket(root: string, accessLogs: IBucket): Bucket {
+    return new Bucket(this, 'Data', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'data/',
+      lifecycleRules: [
+        // A re-run overwrites parts: keep the replaced versions 30 days, then let them go.
+        {
+          noncurrentVersionExpiration: Duration.days(30),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+        // Run bookkeeping (window results per run) is only useful for a while.
+        { prefix: `${root}_runs/`, expiration: Duration.days(90) },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
   }
 }

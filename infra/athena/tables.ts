@@ -23,6 +23,8 @@ export interface Column {
   readonly name: string;
   readonly type: ColumnType;
   readonly comment: string;
+  /** The record's JSON key, when the column has another name (a key that collides with a partition column). */
+  readonly key?: string;
 }
 
 export interface PartitionScheme {
@@ -318,7 +320,8 @@ const RECORD_COLUMNS: Readonly<Record<CategoryName, readonly Column[]>> = {
     ),
   ],
   usage_attribution: [
-    col('month', 'string', 'Month (RFC 3339)'),
+    // The record's `month` would collide with the partition column `month` (Hive refuses the table).
+    { ...col('record_month', 'string', "The record's month (RFC 3339), JSON key `month`"), key: 'month' },
     col('org_name', 'string', 'Org name'),
     col('public_id', 'string', 'Org public id'),
     col('region', 'string', 'Datadog region'),
@@ -342,6 +345,13 @@ export const TABLES: Readonly<Record<CategoryName, TableDef>> = Object.fromEntri
     return [name, table];
   }),
 ) as Record<CategoryName, TableDef>;
+
+/** JSON SerDe `mapping.<column>` properties for the columns whose JSON key differs from their name. */
+export function serdeMappings(table: TableDef): Record<string, string> {
+  return Object.fromEntries(
+    table.columns.filter((c) => c.key).map((c) => [`mapping.${c.name}`, c.key as string]),
+  );
+}
 
 /** `account`, then `day` or `month`: both strings, exactly as in the S3 keys. */
 export function partitionColumns(table: TableDef): Column[] {
@@ -401,12 +411,13 @@ export function tableLocation(bucket: string, prefix: string, table: CategoryNam
  */
 export function locationTemplate(bucket: string, prefix: string, table: CategoryName): string {
   const partition = TABLES[table].partition.name;
+  const placeholder = (name: string) => `\${${name}}`;
   const key = partitionPrefix({
     bucket,
     prefix,
     category: table,
-    account: '${account}',
-    partition: `${partition}=\${${partition}}`,
+    account: placeholder('account'),
+    partition: `${partition}=${placeholder(partition)}`,
   });
   return `s3://${bucket}/${key}`;
 }

@@ -1,0 +1,278 @@
+import { Aws, CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
+import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type IBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
+import {
+  hiveType,
+  locationTemplate,
+  partitionColumns,
+  serdeMappings,
+  TABLES,
+  type TableDef,
+  tableLocation,
+} from '../athena/tables.ts';
+import { EXAMPLE_QUERIES, HIVE_VIEW_TYPES, prestoViewOriginalText, VIEWS } from '../athena/views.ts';
+
+/**
+ * First day of partition projection's range. The lake keeps data beyond Datadog's 15 months, so
+ * the range starts at a fixed date (not `NOW-15MONTHS`, which would hide older partitions as time
+ * passes): 15 months before the earliest deployment of this project, with margin. Older data is
+ * impossible to backfill from Datadog; an empty partition in range only costs a listing.
+ */
+export const DEFAULT_PROJECTION_START = '2025-01-01';
+
+export interface AthenaLakeProps {
+  /** The bucket the pipeline writes to. */
+  dataBucket: IBucket;
+  /** Key prefix of the lake in the bucket ('' for none). */
+  prefix: string;
+  /** Configured account names: partition projection's `account` enum. */
+  accounts: readonly string[];
+  /** Glue database; default `datadog_usage`. */
+  databaseName?: string;
+  /** Athena workgroup; default `datadog-usage`. */
+  workGroupName?: string;
+  /** A query scanning more is cancelled; default 10 GiB. */
+  bytesScannedCutoffPerQuery?: number;
+  /** Query results are deleted after this; default 30 days. */
+  resultsExpiration?: Duration;
+  /** `YYYY-MM-DD`: first day (month) partition projection enumerates; default {@link DEFAULT_PROJECTION_START}. */
+  projectionStart?: string;
+  /** Where the results bucket's server access logs go (prefix `athena-results/`); default none. */
+  accessLogsBucket?: IBucket;
+}
+
+/**
+ * The lake in Athena: a Glue database with one table per category (JSON SerDe over the gzip NDJSON
+ * parts, partition projection on account and day/month, so no crawler and no MSCK REPAIR), the
+ * views (Glue VIRTUAL_VIEW tables holding the Athena SQL of infra/athena/views.ts), a workgroup with
+ * its own encrypted results bucket and a scan cutoff, and the example questions as named queries.
+ */
+export class AthenaLake extends Construct {
+  readonly databaseName: string;
+  readonly workGroupName: string;
+  readonly resultsBucket: Bucket;
+  readonly database: CfnDatabase;
+  readonly workGroup: CfnWorkGroup;
+  readonly tables: Record<string, CfnTable> = {};
+  readonly views: Record<string, CfnTable> = {};
+  private readonly dataBucket: IBucket;
+  private readonly prefix: string;
+
+  constructor(scope: Construct, id: string, props: AthenaLakeProps) {
+    super(scope, id);
+    this.databaseName = props.databaseName ?? 'datadog_usage';
+    this.workGroupName = props.workGroupName ?? 'datadog-usage';
+    this.dataBucket = props.dataBucket;
+    this.prefix = props.prefix;
+    const projectionStart = props.projectionStart ?? DEFAULT_PROJECTION_START;
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(projectionStart)) {
+      throw new Error(`AthenaLake: projectionStart must be YYYY-MM-DD, not "${projectionStart}"`);
+    }
+    if (props.accounts.length === 0) throw new Error('AthenaLake: accounts must not be empty');
+    const catalogId = Aws.ACCOUNT_ID;
+
+    this.database = new CfnDatabase(this, 'Database', {
+      catalogId,
+      databaseInput: {
+        name: this.databaseName,
+        description: 'Datadog usage and cost, as landed by the datadog-usage-lake pipeline',
+      },
+    });
+
+    for (const name of CATEGORY_NAMES) {
+      const table = this.table(TABLES[name], props.accounts, projectionStart);
+      table.addResourceDependency(this.database);
+      this.tables[name] = table;
+    }
+
+    let previous: CfnTable | undefined;
+    for (const view of VIEWS) {
+      const table = new CfnTable(this, `View-${view.name}`, {
+        catalogId,
+        databaseName: this.databaseName,
+        tableInput: {
+          name: view.name,
+          description: view.description,
+          tableType: 'VIRTUAL_VIEW',
+          parameters: { presto_view: 'true', comment: 'Presto View' },
+          partitionKeys: [],
+          storageDescriptor: {
+            columns: view.columns.map((c) => ({
+              name: c.name.toLowerCase(),
+              type: HIVE_VIEW_TYPES[c.type],
+              comment: c.comment,
+            })),
+            serdeInfo: {},
+          },
+          viewOriginalText: prestoViewOriginalText(view, this.databaseName),
+          viewExpandedText: '/* Presto View */',
+        },
+      });
+      for (const t of Object.values(this.tables)) table.addResourceDependency(t);
+      // A view may read the views before it.
+      if (previous) table.addResourceDependency(previous);
+      previous = table;
+      this.views[view.name] = table;
+    }
+
+    this.resultsBucket = new Bucket(this, 'Results', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...(props.accessLogsBucket
+        ? { serverAccessLogsBucket: props.accessLogsBucket, serverAccessLogsPrefix: 'athena-results/' }
+        : {}),
+      lifecycleRules: [
+        {
+          expiration: props.resultsExpiration ?? Duration.days(30),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      // Query results are disposable, but a bucket with objects cannot be deleted by CloudFormation.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    if (!props.accessLogsBucket) {
+      Validations.of(this.resultsBucket).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason:
+          'Holds only Athena query results, which expire: every query that writes or reads them is already recorded by CloudTrail (StartQueryExecution, GetQueryResults). Pass accessLogsBucket to log object access too.',
+      });
+    }
+
+    this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
+      name: this.workGroupName,
+      description: 'Queries over the Datadog usage and cost lake',
+      state: 'ENABLED',
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery ?? 10 * 1024 ** 3,
+        engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
+        resultConfiguration: {
+          outputLocation: this.resultsBucket.s3UrlForObject('athena-results/'),
+          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+          expectedBucketOwner: Aws.ACCOUNT_ID,
+        },
+      },
+    });
+
+    for (const example of EXAMPLE_QUERIES) {
+      const query = new CfnNamedQuery(this, `Query-${example.name}`, {
+        name: example.name,
+        description: example.question,
+        database: this.databaseName,
+        workGroup: this.workGroup.ref,
+        queryString: example.sql,
+      });
+      query.addResourceDependency(this.database);
+    }
+
+    new CfnOutput(this, 'DatabaseName', { value: this.databaseName });
+    new CfnOutput(this, 'WorkGroupName', { value: this.workGroup.ref });
+    new CfnOutput(this, 'ResultsBucketName', { value: this.resultsBucket.bucketName });
+  }
+
+  private table(def: TableDef, accounts: readonly string[], projectionStart: string): CfnTable {
+    const bucket = this.dataBucket.bucketName;
+    const partition = def.partition;
+    const start = partition.name === 'day' ? projectionStart : projectionStart.slice(0, 7);
+    return new CfnTable(this, `Table-${def.name}`, {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: def.name,
+        description: def.description,
+        tableType: 'EXTERNAL_TABLE',
+        parameters: {
+          EXTERNAL: 'TRUE',
+          classification: 'json',
+          compressionType: 'gzip',
+          'projection.enabled': 'true',
+          'projection.account.type': 'enum',
+          'projection.account.values': accounts.join(','),
+          [`projection.${partition.name}.type`]: 'date',
+          [`projection.${partition.name}.format`]: partition.format,
+          [`projection.${partition.name}.range`]: `${start},NOW`,
+          [`projection.${partition.name}.interval`]: '1',
+          [`projection.${partition.name}.interval.unit`]: partition.intervalUnit,
+          'storage.location.template': locationTemplate(bucket, this.prefix, def.name),
+        },
+        partitionKeys: partitionColumns(def).map((c) => ({
+          name: c.name,
+          type: hiveType(c.type),
+          comment: c.comment,
+        })),
+        storageDescriptor: {
+          location: tableLocation(bucket, this.prefix, def.name),
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          compressed: true,
+          columns: def.columns.map((c) => ({ name: c.name, type: hiveType(c.type), comment: c.comment })),
+          serdeInfo: {
+            serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+            // Keys are snake_case already; this keeps map keys (tag keys, field names) as Datadog sent them.
+            parameters: {
+              'case.insensitive': 'false',
+              'ignore.malformed.json': 'false',
+              ...serdeMappings(def),
+            },
+          },
+        },
+      },
+    });
+  }
+
+  /**
+   * Lets a role or user run queries in the workgroup: Athena on the workgroup, Glue reads on the
+   * database and its tables, reads of the lake's prefix and read/write of the results bucket.
+   */
+  grantQuery(grantee: IGrantable): Grant {
+    const region = Aws.REGION;
+    const account = Aws.ACCOUNT_ID;
+    const partition = Aws.PARTITION;
+    Grant.addToPrincipal({
+      grantee,
+      actions: [
+        'glue:GetDatabase',
+        'glue:GetTable',
+        'glue:GetTables',
+        'glue:GetPartition',
+        'glue:GetPartitions',
+      ],
+      resourceArns: [
+        `arn:${partition}:glue:${region}:${account}:catalog`,
+        `arn:${partition}:glue:${region}:${account}:database/${this.databaseName}`,
+        `arn:${partition}:glue:${region}:${account}:table/${this.databaseName}/*`,
+      ],
+    });
+    this.dataBucket.grantRead(grantee, `${this.prefix ? `${this.prefix}/` : ''}*`);
+    this.resultsBucket.grantReadWrite(grantee);
+    return Grant.addToPrincipal({
+      grantee,
+      actions: [
+        'athena:StartQueryExecution',
+        'athena:StopQueryExecution',
+        'athena:GetQueryExecution',
+        'athena:GetQueryResults',
+        'athena:GetWorkGroup',
+        'athena:ListNamedQueries',
+        'athena:GetNamedQuery',
+        'athena:BatchGetNamedQuery',
+      ],
+      resourceArns: [`arn:${partition}:athena:${region}:${account}:workgroup/${this.workGroupName}`],
+    });
+  }
+}

@@ -1,0 +1,486 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TABLES } from '../../infra/athena/tables.ts';
+import {
+  AWS_FOCUS_TABLE,
+  DIALECTS,
+  EXAMPLE_QUERIES,
+  FOCUS_MANDATORY_COLUMNS,
+  FOCUS_NON_NULL_COLUMNS,
+  FOCUS_SERVICE_CATEGORIES,
+  VIEWS,
+} from '../../infra/athena/views.ts';
+import { parseSettings } from '../../infra/config.ts';
+import { synthesizeStack } from '../../infra/definition.ts';
+import { CATEGORIES, CATEGORY_NAMES, type CategoryName, DEFAULT_OPTIONS } from '../../lambdas/categories.ts';
+import { windowsFor } from '../../lambdas/core/windows.ts';
+import { type LocalLake, main, openLocalLake } from '../../local/query.ts';
+import { runLocal } from '../../local/runner.ts';
+import { listKeys, startEnv, type TestEnv } from '../support/env.ts';
+
+/** The simulator's and the pipeline's clock: historical October is closed, estimated and projected exist for November. */
+const CLOCK = new Date('2026-11-20T12:00:00Z');
+const now = () => CLOCK;
+const PREFIX = 'dd';
+const KEYS = { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' as const };
+const ACCOUNTS = [
+  { name: 'main', secretName: 'local', site: 'datadoghq.com' as const },
+  { name: 'eu', secretName: 'local', site: 'datadoghq.com' as const },
+];
+const START = new Date('2026-10-31T00:00:00Z');
+const END = new Date('2026-11-02T00:00:00Z');
+const OPTIONS = { ...DEFAULT_OPTIONS, tagBreakdownKeys: ['team', 'service'] };
+
+type Row = Record<string, unknown>;
+
+async function rows(lake: LocalLake, sql: string): Promise<Row[]> {
+  return (await lake.run(sql)).getRowObjectsJS() as Row[];
+}
+
+/** Every record the simulator holds for a category over the run's windows. */
+function expected(env: TestEnv, category: CategoryName, month?: string): Array<Record<string, unknown>> {
+  return windowsFor(CATEGORIES[category].window, START, END)
+    .filter((w) => month === undefined || w.partition === `month=${month}`)
+    .flatMap((w) => env.sim.expected(category, CATEGORIES[category].params(w, OPTIONS)))
+    .map((r) => r as Record<string, unknown>);
+}
+
+type CostRecord = {
+  attributes: {
+    public_id: string;
+    charges: Array<{ product_name: string; charge_type: string; cost: number }>;
+  };
+};
+
+describe('Function: openLocalLake (tables and views over a local run)', () => {
+  let env: TestEnv;
+  let lake: LocalLake;
+
+  beforeAll(async () => {
+    env = await startEnv({ now });
+    const result = await runLocal({
+      input: {
+        account: ['main', 'eu'],
+        categories: 'all',
+        start: START.toISOString().slice(0, 10),
+        end: END.toISOString().slice(0, 10),
+        tagBreakdownKeys: OPTIONS.tagBreakdownKeys,
+      },
+      accounts: ACCOUNTS,
+      keys: KEYS,
+      datadogUrl: env.sim.url,
+      s3: env.s3.client,
+      bucket: env.s3.bucket,
+      prefix: PREFIX,
+      now,
+    });
+    expect(result.output.execution_status).toBe('S_OK');
+    lake = await openLocalLake({ s3Directory: env.s3.directory, bucket: env.s3.bucket, prefix: PREFIX });
+  });
+  afterAll(async () => {
+    lake?.close();
+    await env?.close();
+  });
+
+  it('puts every landed part in exactly one partition of one table, as partition projection resolves it', async () => {
+    // Prepare: the Glue tables of the deployed stack, for these accounts and this prefix
+    const { template } = synthesizeStack(parseSettings({ prefix: PREFIX, accounts: ACCOUNTS }));
+    const tables = Object.values(template.findResources('AWS::Glue::Table'))
+      .map((r) => r.Properties.TableInput)
+      .filter((t) => t.TableType === 'EXTERNAL_TABLE')
+      .map((t) => {
+        const join = t.Parameters['storage.location.template']['Fn::Join'] as [string, unknown[]];
+        const location = join[1].map((p) => (typeof p === 'string' ? p : env.s3.bucket)).join(join[0]);
+        const partition = t.PartitionKeys[1].Name as string;
+        const [start, end] = String(t.Parameters[`projection.${partition}.range`]).split(',');
+        return {
+          name: t.Name as string,
+          location,
+          partition,
+          accounts: String(t.Parameters['projection.account.values']).split(','),
+          format: String(t.Parameters[`projection.${partition}.format`]),
+          start: start as string,
+          end: end as string,
+        };
+      });
+    const keys = await listKeys(env.s3.client, env.s3.bucket, `${PREFIX}/`);
+    const parts = keys.filter((k) => /\/part-\d{5,}\.json\.gz$/.test(k));
+
+    // Act: resolve each part against every table's template
+    const resolved = parts.map((key) => {
+      const url = `s3://${env.s3.bucket}/${key}`;
+      const dir = url.slice(0, url.lastIndexOf('/') + 1);
+      const matches = tables.flatMap((t) => {
+        const pattern = t.location
+          .replace(/[.*+?^()|[\]\\]/g, '\\$&')
+          .replace(/\$\{(\w+)\}/g, (_m, name: string) => `(?<${name}>[^/]+)`);
+        const m = new RegExp(`^${pattern}$`).exec(dir);
+        return m?.groups ? [{ table: t, values: m.groups }] : [];
+      });
+      return { key, dir, matches };
+    });
+
+    // Assess
+    expect(parts.length).toBeGreaterThan(CATEGORY_NAMES.length * ACCOUNTS.length);
+    for (const name of CATEGORY_NAMES)
+      expect(parts.some((k) => k.startsWith(`${PREFIX}/${name}/`))).toBe(true);
+    for (const { key, dir, matches } of resolved) {
+      expect(matches, key).toHaveLength(1);
+      const [{ table, values }] = matches as [(typeof matches)[number]];
+      const account = values.account as string;
+      const value = values[table.partition] as string;
+      expect(table.accounts).toContain(account);
+      // The Java date format of the projection parses the value, and the value lies in the range.
+      const javaToRegex = table.format
+        .replace('yyyy', '\\d{4}')
+        .replace('MM', '\\d{2}')
+        .replace('dd', '\\d{2}');
+      expect(value).toMatch(new RegExp(`^${javaToRegex}$`));
+      const date = new Date(`${value}${table.format === 'yyyy-MM' ? '-01' : ''}T00:00:00Z`);
+      expect(date.toISOString().slice(0, value.length)).toBe(value);
+      expect(value >= table.start).toBe(true);
+      expect(table.end).toBe('NOW');
+      expect(date.getTime()).toBeLessThanOrEqual(Date.now());
+      // Substituting the projected values into the template gives the part's directory.
+      expect(table.location.replace(`\${account}`, account).replace(`\${${table.partition}}`, value)).toBe(
+        dir,
+      );
+      expect(key.startsWith(`${PREFIX}/${table.name}/`)).toBe(true);
+    }
+    // Everything else is a manifest (ignored by Athena: it starts with _) or run bookkeeping outside the tables.
+    for (const key of keys.filter((k) => !parts.includes(k))) {
+      expect(key.split('/').some((segment) => segment.startsWith('_'))).toBe(true);
+    }
+  });
+
+  it('sums measurements to what the simulator served, with hours as UTC timestamps', async () => {
+    // Prepare
+    const served = new Map<string, number>();
+    let measurements = 0;
+    for (const r of expected(env, 'hourly_usage')) {
+      const a = r.attributes as { product_family: string; measurements: Array<{ value: number | null }> };
+      for (const m of a.measurements) {
+        measurements += 1;
+        served.set(a.product_family, (served.get(a.product_family) ?? 0) + (m.value ?? 0));
+      }
+    }
+
+    // Act
+    const sums = await rows(
+      lake,
+      `SELECT product_family, sum(value) AS total, count(*) AS n FROM hourly_usage_measurements
+       WHERE account = 'main' GROUP BY 1 ORDER BY 1`,
+    );
+    const [range] = await rows(
+      lake,
+      `SELECT min(hour) AS first, max(hour) AS last, count(DISTINCT "day") AS days
+       FROM hourly_usage_measurements WHERE account = 'eu'`,
+    );
+
+    // Assess
+    expect(served.size).toBeGreaterThan(3);
+    expect(Object.fromEntries(sums.map((r) => [r.product_family, Number(r.total)]))).toEqual(
+      Object.fromEntries(served),
+    );
+    expect(sums.reduce((n, r) => n + Number(r.n), 0)).toBe(measurements);
+    expect(range?.first).toEqual(new Date('2026-10-31T00:00:00Z'));
+    expect(range?.last).toEqual(new Date('2026-11-01T23:00:00Z'));
+    expect(Number(range?.days)).toBe(2);
+  });
+
+  it('adds on-demand and committed up to the total per product of historical cost, and never counts a total row', async () => {
+    // Prepare: Datadog's own total per org and product for the closed month
+    const totals = new Map<string, number>();
+    for (const r of expected(env, 'historical_cost', '2026-10') as unknown as CostRecord[]) {
+      for (const c of r.attributes.charges.filter((c) => c.charge_type === 'total')) {
+        totals.set(`${r.attributes.public_id}|${c.product_name}`, c.cost);
+      }
+    }
+
+    // Act
+    const historical = await rows(
+      lake,
+      `SELECT account, public_id, product_name, sum(cost) AS cost, count(*) AS n FROM monthly_cost
+       WHERE month = DATE '2026-10-01' AND cost_source = 'historical' GROUP BY 1, 2, 3`,
+    );
+    const chargeTypes = await rows(lake, `SELECT DISTINCT charge_type FROM monthly_cost ORDER BY 1`);
+
+    // Assess
+    expect(totals.size).toBeGreaterThan(6);
+    for (const account of ['main', 'eu']) {
+      const mine = historical.filter((r) => r.account === account);
+      expect(mine).toHaveLength(totals.size);
+      for (const r of mine) {
+        expect(Number(r.n)).toBe(2);
+        expect(Number(r.cost)).toBeCloseTo(totals.get(`${r.public_id}|${r.product_name}`) as number, 6);
+      }
+    }
+    expect(chargeTypes.map((r) => r.charge_type)).toEqual(['committed', 'on_demand']);
+  });
+
+  it('takes estimated cost only for months without historical, and projected only where neither exists', async () => {
+    // Act
+    const sources = await rows(
+      lake,
+      `SELECT account, CAST(month AS VARCHAR) AS month, list(DISTINCT cost_source) AS sources, sum(cost) AS cost
+       FROM monthly_cost GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+    const landed = await rows(
+      lake,
+      `SELECT 'estimated' AS source, "month", count(*) AS n FROM estimated_cost GROUP BY 2
+       UNION ALL SELECT 'projected', "month", count(*) FROM projected_cost GROUP BY 2 ORDER BY 1, 2`,
+    );
+    const estimatedNovember = (expected(env, 'estimated_cost', '2026-11') as unknown as CostRecord[])
+      .flatMap((r) => r.attributes.charges)
+      .filter((c) => c.charge_type === 'total')
+      .reduce((s, c) => s + c.cost, 0);
+
+    // Assess: estimated October and projected November landed, and the view shows neither
+    expect(landed.map((r) => `${r.source} ${r.month}`)).toEqual(
+      expect.arrayContaining(['estimated 2026-10', 'estimated 2026-11', 'projected 2026-11']),
+    );
+    expect(sources.map((r) => [r.account, r.month, r.sources])).toEqual([
+      ['eu', '2026-10-01', ['historical']],
+      ['eu', '2026-11-01', ['estimated']],
+      ['main', '2026-10-01', ['historical']],
+      ['main', '2026-11-01', ['estimated']],
+    ]);
+    expect(Number(sources[3]?.cost)).toBeCloseTo(estimatedNovember, 6);
+  });
+
+  it('breaks cost attribution down by tag so that each tag key sums to the attributed total', async () => {
+    // Prepare
+    const records = expected(env, 'cost_attribution', '2026-10');
+    const total = records
+      .flatMap((r) => Object.entries((r.attributes as { values: Record<string, number> }).values))
+      .filter(([field]) => field.endsWith('_total_cost'))
+      .reduce((s, [, v]) => s + v, 0);
+
+    // Act
+    const byKey = await rows(
+      lake,
+      `SELECT tag_key, sum(value) AS cost, count(*) FILTER (WHERE tag_value IS NULL) AS untagged,
+         count(*) FILTER (WHERE tag_value = '<empty>') AS empty_value
+       FROM cost_by_tag WHERE account = 'main' AND field LIKE '%_total_cost' GROUP BY 1 ORDER BY 1`,
+    );
+
+    // Assess
+    expect(records.length).toBeGreaterThan(10);
+    expect(byKey.map((r) => r.tag_key)).toEqual(['service', 'team']);
+    for (const r of byKey) {
+      expect(Number(r.cost)).toBeCloseTo(total, 4);
+      expect(Number(r.untagged)).toBeGreaterThan(0);
+    }
+    expect(Number(byKey[1]?.empty_value)).toBeGreaterThan(0);
+  });
+
+  it('gives FOCUS 1.2 every mandatory column, non-null where FOCUS requires, for every non-projected cost', async () => {
+    // Act
+    const columns = await rows(lake, 'DESCRIBE focus_datadog');
+    const nulls = await rows(
+      lake,
+      `SELECT ${FOCUS_NON_NULL_COLUMNS.map((c) => `count(*) FILTER (WHERE "${c}" IS NULL) AS "${c}"`).join(', ')}
+       FROM focus_datadog`,
+    );
+    const [focus] = await rows(
+      lake,
+      `SELECT count(*) AS n, sum(BilledCost) AS billed, count(DISTINCT x_cost_source) AS sources,
+         count(*) FILTER (WHERE ChargeCategory = 'Usage' AND ChargeClass IS NULL AND BillingCurrency = 'USD'
+           AND BillingPeriodEnd = BillingPeriodStart + INTERVAL 1 MONTH AND EffectiveCost = BilledCost) AS valid,
+         list(DISTINCT ServiceCategory) AS categories, count(*) FILTER (WHERE ServiceName = x_product) AS unmapped
+       FROM focus_datadog`,
+    );
+    const [cost] = await rows(
+      lake,
+      `SELECT count(*) AS n, sum(cost) AS cost FROM monthly_cost WHERE cost_source <> 'projected'`,
+    );
+
+    // Assess
+    const names = columns.map((c) => c.column_name);
+    for (const column of FOCUS_MANDATORY_COLUMNS) expect(names).toContain(column);
+    for (const column of ['SubAccountId', 'SubAccountName', 'x_cost_source', 'x_charge_type', 'x_account']) {
+      expect(names).toContain(column);
+    }
+    expect(nulls[0]).toEqual(Object.fromEntries(FOCUS_NON_NULL_COLUMNS.map((c) => [c, 0n])));
+    expect(Number(focus?.n)).toBe(Number(cost?.n));
+    expect(Number(focus?.n)).toBeGreaterThan(0);
+    expect(Number(focus?.valid)).toBe(Number(focus?.n));
+    expect(Number(focus?.billed)).toBeCloseTo(Number(cost?.cost), 4);
+    expect(Number(focus?.unmapped)).toBe(0);
+    for (const category of (focus?.categories ?? []) as string[]) {
+      expect(FOCUS_SERVICE_CATEGORIES).toHaveProperty(category);
+    }
+  });
+
+  it('declares each view column with the type DuckDB computes for it', async () => {
+    for (const view of VIEWS) {
+      // Act
+      const described = await rows(lake, `DESCRIBE "${view.name}"`);
+
+      // Assess
+      expect(described.map((c) => [c.column_name, c.column_type])).toEqual(
+        view.columns.map((c) => [c.name, DIALECTS.duckdb.type(c.type)]),
+      );
+    }
+  });
+
+  it('answers every example question, Datadog next to an AWS FOCUS table too', async () => {
+    // Prepare: a stand-in for the CUR 2.0 FOCUS export
+    const [schema, table] = AWS_FOCUS_TABLE.split('.');
+    await lake.run(`CREATE SCHEMA ${schema}`);
+    await lake.run(
+      `CREATE TABLE ${schema}.${table} AS SELECT 'AWS' AS ProviderName, 'Compute' AS ServiceCategory,
+         TIMESTAMP '2026-10-01' AS ChargePeriodStart, CAST(1234.5 AS DECIMAL(18, 6)) AS EffectiveCost`,
+    );
+
+    for (const example of EXAMPLE_QUERIES) {
+      // Act
+      const result = await rows(lake, example.sql);
+
+      // Assess
+      expect(result.length, example.name).toBeGreaterThan(0);
+    }
+    const focus = await rows(lake, EXAMPLE_QUERIES.at(-1)?.sql as string);
+    expect(new Set(focus.map((r) => r.ProviderName))).toEqual(new Set(['AWS', 'Datadog']));
+  });
+});
+
+/** A gzip NDJSON part where s3rver keeps it: `<data-dir>/s3/local/datadog/<table>/account=…/<partition>/`. */
+function writePart(dataDir: string, table: CategoryName, account: string, value: string, records: unknown[]) {
+  const dir = path.join(dataDir, 's3', 'local', 'datadog', table, `account=${account}`);
+  const partitionDir = path.join(dir, `${TABLES[table].partition.name}=${value}`);
+  mkdirSync(partitionDir, { recursive: true });
+  const lines = records.map((r) => `${JSON.stringify(r)}\n`).join('');
+  writeFileSync(path.join(partitionDir, 'part-00000.json.gz._S3rver_object'), gzipSync(lines));
+}
+
+const costRecord = (month: string, charges: Array<[string, string, number]>, projected = false) => ({
+  id: `${month}-${projected}`,
+  type: projected ? 'projected_cost' : 'cost_by_org',
+  attributes: {
+    org_name: 'Acme',
+    public_id: 'acme1',
+    account_name: 'Acme Inc',
+    account_public_id: 'acct1',
+    region: 'eu',
+    date: `${month}-01T00:00:00+00:00`,
+    charges: charges.map(([product_name, charge_type, cost]) => ({ product_name, charge_type, cost })),
+  },
+  ingest: { account: 'acme', category: 'x', window_start: '', window_end: '', page: 0, fetched_at: '' },
+});
+
+describe('Function: npm run query (local/query.ts)', () => {
+  let dataDir: string;
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'query-data-'));
+    writePart(dataDir, 'historical_cost', 'acme', '2026-07', [
+      costRecord('2026-07', [
+        ['infra_host', 'committed', 10],
+        ['infra_host', 'total', 10],
+        ['quantum_widgets', 'on_demand', 5],
+        ['quantum_widgets', 'total', 5],
+      ]),
+    ]);
+    writePart(dataDir, 'estimated_cost', 'acme', '2026-07', [
+      costRecord('2026-07', [['infra_host', 'committed', 99]]),
+    ]);
+    writePart(dataDir, 'estimated_cost', 'acme', '2026-08', [
+      costRecord('2026-08', [['infra_host', 'committed', 20]]),
+    ]);
+    writePart(dataDir, 'projected_cost', 'acme', '2026-08', [
+      costRecord('2026-08', [['infra_host', 'projected_committed', 77]], true),
+    ]);
+    writePart(dataDir, 'projected_cost', 'acme', '2026-09', [
+      costRecord('2026-09', [['infra_host', 'projected_committed', 30]], true),
+    ]);
+    writePart(dataDir, 'cost_attribution', 'acme', '2026-07', [
+      {
+        id: 'a',
+        type: 'cost_by_tag',
+        attributes: { month: '2026-07-01T00:00:00+00:00', org_name: 'Acme', public_id: 'acme1', tags: null },
+      },
+    ]);
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  async function query(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const code = await main(
+      ['--data-dir', dataDir, ...args],
+      (t) => {
+        out += t;
+      },
+      (t) => {
+        err += t;
+      },
+    );
+    return { code, out, err };
+  }
+
+  it('picks one cost source per month and keeps unknown products under their raw name', async () => {
+    // Act
+    const cost = await query(
+      '--format',
+      'json',
+      'SELECT CAST(month AS VARCHAR) AS month, product_name, cost_source, cost FROM monthly_cost ORDER BY 1, 2',
+    );
+    const focus = await query(
+      '--format',
+      'json',
+      `SELECT ServiceName, ServiceCategory, x_cost_source, BilledCost FROM focus_datadog ORDER BY 1, 3`,
+    );
+
+    // Assess
+    expect(cost.code).toBe(0);
+    expect(JSON.parse(cost.out)).toEqual([
+      { month: '2026-07-01', product_name: 'infra_host', cost_source: 'historical', cost: 10 },
+      { month: '2026-07-01', product_name: 'quantum_widgets', cost_source: 'historical', cost: 5 },
+      { month: '2026-08-01', product_name: 'infra_host', cost_source: 'estimated', cost: 20 },
+      { month: '2026-09-01', product_name: 'infra_host', cost_source: 'projected', cost: 30 },
+    ]);
+    expect(JSON.parse(focus.out)).toEqual([
+      {
+        ServiceName: 'Infrastructure Monitoring',
+        ServiceCategory: 'Management and Governance',
+        x_cost_source: 'estimated',
+        BilledCost: 20,
+      },
+      {
+        ServiceName: 'Infrastructure Monitoring',
+        ServiceCategory: 'Management and Governance',
+        x_cost_source: 'historical',
+        BilledCost: 10,
+      },
+      {
+        ServiceName: 'quantum_widgets',
+        ServiceCategory: 'Other',
+        x_cost_source: 'historical',
+        BilledCost: 5,
+      },
+    ]);
+  });
+
+  it('keeps tables without data queryable, empty, and prints tables and CSV', async () => {
+    // Act
+    const empty = await query('SELECT count(*) AS n FROM hourly_usage_measurements');
+    const list = await query();
+    const tags = await query('--format', 'csv', 'SELECT tag_key, tag_value, field FROM cost_by_tag');
+    const failed = await query('SELECT nope FROM nowhere');
+    const badFormat = await query('--format', 'xml', 'SELECT 1');
+
+    // Assess
+    expect(empty.code).toBe(0);
+    expect(empty.out).toMatch(/^n\n─+\n0\n\(1 row\)\n$/);
+    expect(list.out).toContain('focus_datadog');
+    expect(list.out).toMatch(/table │ usage_summary\s+│\s+0/);
+    expect(tags.out).toBe('tag_key,tag_value,field\n');
+    expect(failed.code).toBe(1);
+    expect(failed.err).toMatch(/Query failed: .*nowhere/);
+    expect(badFormat.code).toBe(2);
+  });
+});
