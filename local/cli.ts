@@ -224,8 +224,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     out(`Data: ${result.output.s3_url}${flags.bucket ? '' : `  (files under ${where})`}`);
     if (!flags.bucket && existsSync(where)) {
+      const dataDir = flags['data-dir'] === '.local' ? '' : ` --data-dir ${flags['data-dir']}`;
+      const prefixFlag = prefix === 'datadog' ? '' : ` --prefix ${prefix}`;
       out(
-        `Look at it: find ${path.relative(process.cwd(), where)} -name '*.json.gz._S3rver_object' | head -1 | xargs gzip -dc | head -2`,
+        `Query it (the Athena tables and views, in DuckDB):\n  npm run query --${dataDir}${prefixFlag} "SELECT product_family, sum(value) FROM hourly_usage_measurements GROUP BY 1"\n  npm run query${dataDir ? ` --${dataDir}` : ''}   (lists every table and view)`,
       );
     }
     return result.output.execution_status === 'S_OK' ? 0 : 1;

@@ -55,6 +55,16 @@ describe('Pipeline: hourly_usage through the synthesized state machine', () => {
     expect(summary?.windows).toBe(4);
     expect(summary?.failed).toBe(0);
     expect(result.stats.waitStates).toBeGreaterThan(0);
+    // The distributed Map (child executions in AWS) runs inline here: every group was processed.
+    const groupsMap = (
+      result.definition.States as Record<string, { ItemProcessor?: { ProcessorConfig?: unknown } }>
+    )['For each group'];
+    expect(groupsMap?.ItemProcessor?.ProcessorConfig).toEqual({
+      Mode: 'DISTRIBUTED',
+      ExecutionType: 'STANDARD',
+    });
+    expect(result.stats.invocations['Summarize group']).toBe(1);
+    expect(result.stats.invocations['Summarize run']).toBe(1);
     expect(result.stats.invocations['Fetch hourly_usage']).toBeGreaterThan(summary?.windows ?? 0);
 
     // Assess: every served record landed exactly once, and nothing else landed
@@ -157,5 +167,28 @@ describe('Pipeline: hourly_usage through the synthesized state machine', () => {
       `${PREFIX}/hourly_usage/account=main/day=2026-08-01/`,
     );
     expect(keys).toEqual([]);
+  });
+
+  it('splits a longer range into groups of 8 windows, each run as a child of the distributed Map', async () => {
+    // Act: 10 days are two groups (8 + 2)
+    const result = await runLocal({
+      input: { account: 'main', categories: ['hourly_usage'], start: '2026-10-01', end: '2026-10-11' },
+      accounts: ACCOUNTS,
+      keys: KEYS,
+      datadogUrl: env.sim.url,
+      s3: env.s3.client,
+      bucket: env.s3.bucket,
+      prefix: 'split',
+    });
+
+    // Assess
+    expect(result.output.execution_status).toBe('S_OK');
+    expect(result.stats.invocations['Summarize group']).toBe(2);
+    expect(result.output.output.categories.hourly_usage?.windows).toBe(10);
+    const { lines, manifests } = await readLanded(env.s3.client, env.s3.bucket, 'split/hourly_usage/');
+    expect(manifests.size).toBe(10);
+    const landed = countIds(lines.map((l) => String(l.record.id)));
+    expect([...landed.values()].every((n) => n === 1)).toBe(true);
+    expect(landed.size).toBe(result.output.output.categories.hourly_usage?.records);
   });
 });
