@@ -86,7 +86,10 @@ export interface DatadogSimulator {
 }
 
 export type Fault =
-  /** Answer with this status; body defaults to `{"errors":[<status text>]}`, headers add to the rate-limit ones. */
+  /**
+   * Answer with this status; body defaults to `{"errors":[<status text>]}`. `headers` override the
+   * rate-limit ones case-insensitively (`x-ratelimit-reset` replaces `X-RateLimit-Reset`).
+   */
   | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
   /** Send 200 headers and part of a body, then destroy the socket. */
   | { kind: 'reset' }
@@ -95,7 +98,19 @@ export type Fault =
   /** 200 with the first half of the normal JSON body (correct Content-Length). */
   | { kind: 'truncate' }
   /** 200 text/html maintenance page. */
-  | { kind: 'html' };
+  | { kind: 'html' }
+  /**
+   * 200 with an empty record array and a cursor that continues where the request's cursor pointed (the
+   * first record when the request had none), spelled differently each time so it is never a repeat:
+   * nothing is skipped. Paginated endpoints only; elsewhere the request is answered normally.
+   */
+  | { kind: 'emptyPage' }
+  /**
+   * 200 with the page's records and, as its cursor, the request's own cursor (or, on a first page, a
+   * constant cursor that points at the first record): a client that follows it loops. Paginated
+   * endpoints only; elsewhere the request is answered normally.
+   */
+  | { kind: 'repeatCursor' };
 
 /**
  * Faults apply, in push order, to the next `times` (default 1) authenticated requests within the rate
@@ -364,10 +379,23 @@ interface HandlerResult {
   records: unknown[];
 }
 
+/** Where a paginated endpoint takes and returns its cursor (for the emptyPage and repeatCursor faults). */
+interface RouteCursor {
+  /** Query parameter the cursor comes back in. */
+  param: string;
+  /** Where the next cursor is in the body. */
+  path: readonly string[];
+  /** The record array of the body. */
+  recordsField: 'data' | 'usage';
+  /** A valid cursor that points at the first record of these params. */
+  start(p: Params, nowMs: number): string;
+}
+
 interface Route {
   category: string;
   cost: boolean;
   parentOnly: boolean;
+  cursor?: RouteCursor;
   handle(p: Params, nowMs: number): HandlerResult;
 }
 
@@ -501,6 +529,12 @@ class Model {
     const per = plan.pairs.length;
     const pair = plan.pairs[i % per] as { org: Org; family: string };
     return this.hourlyRecord(plan.effStart + Math.floor(i / per) * HOUR, pair.org, pair.family);
+  }
+
+  /** A cursor at the first record of the hourly request: hour `effStart`, pair 0. */
+  hourlyStartCursor(p: Params, nowMs: number): string {
+    const plan = this.planHourly(p, nowMs);
+    return encodeCursor({ h: plan.effStart, k: 0, f: plan.fp });
   }
 
   hourlyPage(p: Params, nowMs: number): HandlerResult {
@@ -1010,6 +1044,10 @@ class Model {
     }));
   }
 
+  costAttributionStartCursor(p: Params, nowMs: number): string {
+    return encodeCursor({ o: 0, f: this.costAttributionAll(p, nowMs).fp });
+  }
+
   costAttributionExpected(p: Params, nowMs: number): unknown[] {
     return this.costAttributionAll(p, nowMs).records;
   }
@@ -1080,6 +1118,10 @@ class Model {
     }));
   }
 
+  usageAttributionStartCursor(p: Params, nowMs: number): string {
+    return encodeCursor({ o: 0, f: this.usageAttributionAll(p, nowMs).fp });
+  }
+
   usageAttributionExpected(p: Params, nowMs: number): unknown[] {
     return this.usageAttributionAll(p, nowMs).usage;
   }
@@ -1093,6 +1135,12 @@ class Model {
         category: 'hourly_usage',
         cost: false,
         parentOnly: false,
+        cursor: {
+          param: 'page[next_record_id]',
+          path: ['meta', 'pagination', 'next_record_id'],
+          recordsField: 'data',
+          start: (p, now) => this.hourlyStartCursor(p, now),
+        },
         handle: (p, now) => this.hourlyPage(p, now),
         expected: (p, now) => this.hourlyExpected(p, now),
       },
@@ -1135,6 +1183,12 @@ class Model {
         category: 'cost_attribution',
         cost: true,
         parentOnly: true,
+        cursor: {
+          param: 'next_record_id',
+          path: ['meta', 'pagination', 'next_record_id'],
+          recordsField: 'data',
+          start: (p, now) => this.costAttributionStartCursor(p, now),
+        },
         handle: (p, now) => this.costAttributionPage(p, now),
         expected: (p, now) => this.costAttributionExpected(p, now),
       },
@@ -1142,6 +1196,12 @@ class Model {
         category: 'usage_attribution',
         cost: false,
         parentOnly: false,
+        cursor: {
+          param: 'next_record_id',
+          path: ['metadata', 'pagination', 'next_record_id'],
+          recordsField: 'usage',
+          start: (p, now) => this.usageAttributionStartCursor(p, now),
+        },
         handle: (p, now) => this.usageAttributionPage(p, now),
         expected: (p, now) => this.usageAttributionExpected(p, now),
       },
@@ -1198,6 +1258,34 @@ function safeDecode(s: string): string {
 
 const json = (errors: string[]): string => JSON.stringify({ errors });
 
+/** Later header sets override earlier ones case-insensitively: one header per name is ever sent. */
+function mergeHeaders(...sets: Array<Record<string, string> | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const set of sets) {
+    for (const [name, value] of Object.entries(set ?? {})) {
+      for (const existing of Object.keys(out)) {
+        if (existing.toLowerCase() === name.toLowerCase()) delete out[existing];
+      }
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+/** Sets `body.<path>` to `value`, creating the objects on the way. */
+function setPath(body: unknown, path: readonly string[], value: unknown): void {
+  let node = body as Record<string, unknown>;
+  path.forEach((key, i) => {
+    if (i === path.length - 1) {
+      node[key] = value;
+      return;
+    }
+    const next = node[key];
+    if (next === null || typeof next !== 'object') node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  });
+}
+
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
@@ -1233,6 +1321,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Datad
   const timers = new Set<NodeJS.Timeout>();
   let window = -1;
   let count = 0;
+  /** Makes each emptyPage cursor distinct from every cursor sent before. */
+  let emptyPages = 0;
 
   const faults: FaultQueue = {
     push(fault, o) {
@@ -1340,6 +1430,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Datad
       }
     };
 
+    const sendNormal = (r: ReturnType<typeof normal>) => {
+      if (r.status >= 200 && r.status < 300 && r.category && r.records) {
+        for (const rec of r.records) served.push({ category: r.category, id: recordId(r.category, rec) });
+      }
+      return send(r.status, r.body, rl.headers);
+    };
+
     const fault = takeFault(rawUrl);
     if (fault?.kind === 'delay') await sleep(Math.max(0, fault.ms));
     if (res.destroyed) return;
@@ -1350,7 +1447,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Datad
         const limited: Record<string, string> =
           fault.status === 429 ? { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '1' } : {};
         const body = fault.body ?? json([STATUS_TEXT[fault.status] ?? 'Error']);
-        return send(fault.status, body, { ...rl.headers, ...limited, ...(fault.headers ?? {}) });
+        return send(fault.status, body, mergeHeaders(rl.headers, limited, fault.headers));
       }
       case 'reset': {
         entry.status = 200;
@@ -1372,13 +1469,29 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Datad
           rl.headers,
           'text/html; charset=utf-8',
         );
-      default: {
+      case 'emptyPage':
+      case 'repeatCursor': {
         const r = normal();
-        if (r.status >= 200 && r.status < 300 && r.category && r.records) {
-          for (const rec of r.records) served.push({ category: r.category, id: recordId(r.category, rec) });
+        const route = routes[url.pathname];
+        if (r.status !== 200 || !route?.cursor) return sendNormal(r);
+        const cursor = route.cursor;
+        const asked = param(query, cursor.param);
+        const nowMs = cfg.now().getTime();
+        if (fault.kind === 'repeatCursor') {
+          const body = JSON.parse(r.body) as unknown;
+          setPath(body, cursor.path, asked ?? cursor.start(query, nowMs));
+          return sendNormal({ ...r, body: JSON.stringify(body) });
         }
-        return send(r.status, r.body, rl.headers);
+        // The same position as the request's cursor (or the first record), spelled anew.
+        const position = decodeCursor(asked ?? cursor.start(query, nowMs)) ?? {};
+        emptyPages += 1;
+        const next = encodeCursor({ ...(position as Record<string, number | string>), e: emptyPages });
+        const body: Record<string, unknown> = { [cursor.recordsField]: [] };
+        setPath(body, cursor.path, next);
+        return send(200, JSON.stringify(body), rl.headers);
       }
+      default:
+        return sendNormal(normal());
     }
   };
 

@@ -174,6 +174,9 @@ export async function describeParts(s3: S3Client, ref: PartitionRef, pages: numb
   );
 }
 
+/** Manifest writes per window before giving up on a window that another execution keeps rewriting. */
+const MANIFEST_ATTEMPTS = 5;
+
 export interface Manifest {
   version: 1;
   complete: true;
@@ -223,27 +226,38 @@ export async function completeWindow(
       );
     }
   }
-  const parts = await describeParts(s3, ref, pages);
-  const manifest: Manifest = {
-    version: 1,
-    complete: true,
-    ...meta,
-    pages,
-    records: parts.reduce((sum, p) => sum + p.records, 0),
-    bytes: parts.reduce((sum, p) => sum + p.bytes, 0),
-    parts,
-    deleted_stale_parts: stale,
-  };
+  // Another execution may be rewriting the same window at the same time. The manifest must describe
+  // the bytes S3 ends up holding: read the parts back after writing it, and rewrite it until they hold still.
   const key = manifestKey(ref);
-  await send('PutObject', key, () =>
-    s3.send(
-      new PutObjectCommand({
-        Bucket: ref.bucket,
-        Key: key,
-        Body: `${JSON.stringify(manifest, null, 2)}\n`,
-        ContentType: 'application/json',
-      }),
-    ),
-  );
-  return manifest;
+  let parts = await describeParts(s3, ref, pages);
+  for (let attempt = 1; ; attempt++) {
+    const manifest: Manifest = {
+      version: 1,
+      complete: true,
+      ...meta,
+      pages,
+      records: parts.reduce((sum, p) => sum + p.records, 0),
+      bytes: parts.reduce((sum, p) => sum + p.bytes, 0),
+      parts,
+      deleted_stale_parts: stale,
+    };
+    await send('PutObject', key, () =>
+      s3.send(
+        new PutObjectCommand({
+          Bucket: ref.bucket,
+          Key: key,
+          Body: `${JSON.stringify(manifest, null, 2)}\n`,
+          ContentType: 'application/json',
+        }),
+      ),
+    );
+    const after = await describeParts(s3, ref, pages);
+    if (after.every((p, i) => p.sha256 === parts[i]?.sha256 && p.bytes === parts[i]?.bytes)) return manifest;
+    if (attempt >= MANIFEST_ATTEMPTS) {
+      throw new StorageError(
+        `${partitionPrefix(ref)} kept changing while its manifest was written: another execution is rewriting the same window`,
+      );
+    }
+    parts = after;
+  }
 }

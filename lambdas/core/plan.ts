@@ -228,6 +228,12 @@ function parseRange(input: RunInput, now: Date): { start: Date; end: Date; relat
   if (input.start !== undefined || input.end !== undefined) {
     if (input.lookback !== undefined)
       throw new InputError('lookback', 'give either start/end or lookback, not both');
+    if (input.asOf !== undefined) {
+      throw new InputError(
+        'asOf',
+        'goes only with lookback, the schedule form {"lookback": "P3D", "asOf": "<time>"}; leave it out with start/end',
+      );
+    }
     if (input.start === undefined)
       throw new InputError('start', `required when end is given (${TIME_FORMS})`);
     const start = parseTime('start', input.start);

@@ -409,3 +409,151 @@ describe('Simulator: faults and close', () => {
     await expect(request(`${sim.url}/api/v2/usage/projected_cost`, { headers: KEYS })).rejects.toThrow();
   });
 });
+
+describe('Simulator: emptyPage and repeatCursor faults, fault headers', () => {
+  const ctx = withSimulator({ attributionPageSize: 10 });
+  const hourly = {
+    'filter[timestamp][start]': '2026-10-02T00',
+    'filter[timestamp][end]': '2026-10-02T04',
+    'filter[product_families]': 'all',
+    'filter[include_descendants]': 'true',
+    'page[limit]': '9',
+  };
+  const HOURLY = '/api/v2/usage/hourly_usage';
+
+  /** Follows `cursorOf` from the first page until it is absent: every body and every cursor seen. */
+  async function walk<T>(
+    path: string,
+    params: Record<string, string>,
+    cursorParam: string,
+    cursorOf: (body: T) => string | null | undefined,
+  ) {
+    const bodies: T[] = [];
+    const cursors: string[] = [];
+    let cursor: string | null | undefined;
+    do {
+      const res = await get(ctx.sim, path, { ...params, ...(cursor ? { [cursorParam]: cursor } : {}) });
+      expect(res.status).toBe(200);
+      const body = res.json<T>();
+      bodies.push(body);
+      cursor = cursorOf(body);
+      if (cursor) cursors.push(cursor);
+    } while (cursor && bodies.length < 100);
+    return { bodies, cursors };
+  }
+
+  it('emptyPage on a first page and twice mid-window: nothing skipped, nothing repeated, fresh cursors', async () => {
+    // Prepare
+    const servedBefore = ctx.sim.served.length;
+    const cursorOf = (b: HourlyBody) => b.meta?.pagination.next_record_id;
+    const expected = ctx.sim.expected('hourly_usage', hourly);
+
+    // Act: the first page empty, then (another walk) the second page empty twice
+    ctx.sim.faults.push({ kind: 'emptyPage' }, { pathIncludes: 'hourly_usage' });
+    const onFirst = await walk<HourlyBody>(HOURLY, hourly, 'page[next_record_id]', cursorOf);
+    ctx.sim.faults.push({ kind: 'emptyPage' }, { times: 2, pathIncludes: 'page[next_record_id]' });
+    const midWindow = await walk<HourlyBody>(HOURLY, hourly, 'page[next_record_id]', cursorOf);
+
+    // Assess
+    for (const { bodies, cursors } of [onFirst, midWindow]) {
+      expect(bodies.flatMap((b) => b.data)).toEqual(expected);
+      expect(new Set(cursors).size).toBe(cursors.length);
+    }
+    expect(onFirst.bodies.map((b) => b.data.length).slice(0, 2)).toEqual([0, 9]);
+    expect(midWindow.bodies.map((b) => b.data.length).slice(0, 4)).toEqual([9, 0, 0, 9]);
+    const ids = expected.map((r) => ctx.sim.recordId('hourly_usage', r));
+    expect(ctx.sim.served.slice(servedBefore).map((s) => s.id)).toEqual([...ids, ...ids]);
+  });
+
+  it('emptyPage walks v1 monthly-attribution through metadata.pagination without a gap', async () => {
+    // Prepare
+    const params = { start_month: '2026-09', fields: 'infra_host_usage', tag_breakdown_keys: 'team' };
+    ctx.sim.faults.push({ kind: 'emptyPage' }, { pathIncludes: 'next_record_id=' });
+
+    // Act
+    const { bodies, cursors } = await walk<UsageAttributionBody>(
+      '/api/v1/usage/monthly-attribution',
+      params,
+      'next_record_id',
+      (b) => b.metadata.pagination.next_record_id,
+    );
+
+    // Assess
+    expect(bodies.flatMap((b) => b.usage)).toEqual(ctx.sim.expected('usage_attribution', params));
+    expect(bodies.filter((b) => b.usage.length === 0)).toHaveLength(1);
+    expect(new Set(cursors).size).toBe(cursors.length);
+  });
+
+  it('repeatCursor answers a cursor request with its own cursor and the page it points at', async () => {
+    // Prepare
+    const first = (await get(ctx.sim, HOURLY, hourly)).json<HourlyBody>();
+    const cursor = first.meta?.pagination.next_record_id ?? '';
+    ctx.sim.faults.push({ kind: 'repeatCursor' }, { pathIncludes: 'page[next_record_id]' });
+
+    // Act
+    const repeated = await get(ctx.sim, HOURLY, { ...hourly, 'page[next_record_id]': cursor });
+    const normal = await get(ctx.sim, HOURLY, { ...hourly, 'page[next_record_id]': cursor });
+
+    // Assess
+    expect(repeated.status).toBe(200);
+    expect(repeated.json<HourlyBody>().meta?.pagination.next_record_id).toBe(cursor);
+    expect(repeated.json<HourlyBody>().data).toEqual(normal.json<HourlyBody>().data);
+    expect(normal.json<HourlyBody>().meta?.pagination.next_record_id).not.toBe(cursor);
+  });
+
+  it('repeatCursor on a first page gives a constant cursor that points at the first record', async () => {
+    // Prepare
+    ctx.sim.faults.push({ kind: 'repeatCursor' }, { times: 3, pathIncludes: 'monthly_cost_attribution' });
+    const params = { start_month: '2026-08', fields: '*' };
+    const path = '/api/v2/cost_by_tag/monthly_cost_attribution';
+    const cursorOf = (res: Awaited<ReturnType<typeof get>>) =>
+      res.json<CostAttributionBody>().meta.pagination.next_record_id;
+
+    // Act
+    const a = await get(ctx.sim, path, params);
+    const b = await get(ctx.sim, path, params);
+    const looped = await get(ctx.sim, path, { ...params, next_record_id: cursorOf(a) ?? '' });
+    const afterFault = await get(ctx.sim, path, { ...params, next_record_id: cursorOf(a) ?? '' });
+
+    // Assess
+    expect(cursorOf(a)).toBeTruthy();
+    expect(cursorOf(b)).toBe(cursorOf(a));
+    expect(cursorOf(looped)).toBe(cursorOf(a));
+    expect(afterFault.status).toBe(200);
+    expect(afterFault.json<CostAttributionBody>().data).toEqual(a.json<CostAttributionBody>().data);
+  });
+
+  it('emptyPage and repeatCursor answer endpoints without pagination normally', async () => {
+    // Prepare
+    ctx.sim.faults.push({ kind: 'emptyPage' }, { pathIncludes: 'billable-summary' });
+    ctx.sim.faults.push({ kind: 'repeatCursor' }, { pathIncludes: 'billable-summary' });
+
+    // Act
+    const a = await get(ctx.sim, '/api/v1/usage/billable-summary', { month: '2026-09' });
+    const b = await get(ctx.sim, '/api/v1/usage/billable-summary', { month: '2026-09' });
+
+    // Assess
+    expect(a.json()).toEqual(b.json());
+    expect(a.json<{ usage: unknown[] }>().usage).toEqual(
+      ctx.sim.expected('billable_summary', { month: '2026-09' }),
+    );
+  });
+
+  it('fault headers replace the rate-limit headers whatever their case', async () => {
+    // Prepare
+    ctx.sim.faults.push(
+      { kind: 'status', status: 429, headers: { 'x-ratelimit-reset': '7', 'X-RATELIMIT-LIMIT': '12' } },
+      { pathIncludes: 'projected_cost' },
+    );
+
+    // Act
+    const res = await get(ctx.sim, '/api/v2/usage/projected_cost');
+
+    // Assess: one value per header, the fault's
+    expect(res.status).toBe(429);
+    expect(res.headers['x-ratelimit-reset']).toBe('7');
+    expect(res.headers['x-ratelimit-limit']).toBe('12');
+    expect(res.headers['x-ratelimit-remaining']).toBe('0');
+    expect(res.headers['x-ratelimit-period']).toBe('60');
+  });
+});

@@ -1,0 +1,459 @@
+/**
+ * Datadog keys go to Datadog and nowhere else. A whole local run with recognisable keys is captured
+ * (every log line, console line, progress event, error, the output, the runner's stats, every object
+ * and its metadata in S3) and searched for them; the only place they may appear is the request
+ * headers the simulator received. A work item cannot point a deployed-style handler elsewhere, and
+ * the Plan step refuses the fields that would try.
+ */
+import { inspect } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { type Dispatcher, MockAgent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type CategoryName, DEFAULT_OPTIONS } from '../../lambdas/categories.ts';
+import { DEFAULT_LIMITS } from '../../lambdas/core/fetch-window.ts';
+import { createFetchHandler, type Runtime } from '../../lambdas/core/handlers.ts';
+import { addDays, startOfDay } from '../../lambdas/core/windows.ts';
+import type { WorkItem } from '../../lambdas/core/work-item.ts';
+import type { AccountConfig } from '../../lambdas/shared/config.ts';
+import { createLogger, silentLogger } from '../../lambdas/shared/log.ts';
+import { type LocalRunOptions, type Progress, runLocal } from '../../local/runner.ts';
+import type { SimulatorOptions } from '../../local/simulator.ts';
+import { countIds, getBytes, listKeys, startEnv, type TestEnv } from '../support/env.ts';
+import { recordFigures } from '../support/faults-report.ts';
+
+// The definition only depends on the settings: synthesize it once per settings, not once per run.
+vi.mock('../../infra/definition.ts', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../infra/definition.ts')>();
+  const cache = new Map<string, ReturnType<typeof actual.synthesizeStack>>();
+  return {
+    ...actual,
+    synthesizeStack: (settings?: Parameters<typeof actual.synthesizeStack>[0]) => {
+      const key = JSON.stringify(settings ?? null);
+      const hit = cache.get(key) ?? actual.synthesizeStack(settings);
+      cache.set(key, hit);
+      return hit;
+    },
+  };
+});
+
+const API_KEY = 'DDAPIKEY-canary-7f3a';
+const APP_KEY = 'DDAPPKEY-canary-91bc';
+const CANARY = { apiKey: API_KEY, appKey: APP_KEY, site: 'datadoghq.com' as const };
+/** The keys, and pieces of them a truncated or re-encoded copy would still contain. */
+const NEEDLES = [API_KEY, APP_KEY, 'DDAPIKEY', 'DDAPPKEY', 'canary'];
+const ACCOUNTS: AccountConfig[] = [{ name: 'main', secretName: 'local', site: 'datadoghq.com' }];
+const PREFIX = 'dd';
+const TODAY = startOfDay(new Date());
+const day = (offset: number) => addDays(TODAY, offset).toISOString().slice(0, 10);
+const RANGE = { start: day(-3), end: day(-1) };
+const SIM: SimulatorOptions = {
+  orgs: 2,
+  productFamilies: ['infra_hosts', 'rum'],
+  attributionPageSize: 3,
+};
+
+interface Captured {
+  where: string;
+  text: string;
+}
+
+/** Every place a key could have gone, as text. */
+class Haystack {
+  readonly pieces: Captured[] = [];
+  add(where: string, value: unknown): void {
+    const text =
+      typeof value === 'string'
+        ? value
+        : `${JSON.stringify(value) ?? ''}\n${inspect(value, { depth: null, showHidden: true })}`;
+    this.pieces.push({ where, text });
+  }
+  /** Where any needle was found: empty when nothing leaked. */
+  leaks(): string[] {
+    return this.pieces
+      .filter((p) => NEEDLES.some((n) => p.text.includes(n)))
+      .map((p) => `${p.where}: ${p.text.slice(0, 200)}`);
+  }
+}
+
+/** Logs (the runtime's logger and the console) and progress events, captured for one test. */
+function capture() {
+  const logs: string[] = [];
+  const progress: Progress[] = [];
+  const consoleLines: string[] = [];
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      consoleLines.push(args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: null }))).join(' '));
+    });
+  }
+  const log = createLogger({}, (line) => logs.push(line));
+  return { logs, progress, consoleLines, log, onProgress: (p: Progress) => progress.push(p) };
+}
+
+/** Every object in the bucket through the S3 API: key, metadata and (gunzipped) content. */
+async function addBucket(haystack: Haystack, env: TestEnv): Promise<number> {
+  const keys = await listKeys(env.s3.client, env.s3.bucket, '');
+  for (const key of keys) {
+    const body = await getBytes(env.s3.client, env.s3.bucket, key);
+    const head = await env.s3.client.send(new HeadObjectCommand({ Bucket: env.s3.bucket, Key: key }));
+    haystack.add(`s3 key ${key}`, key);
+    haystack.add(`s3 metadata of ${key}`, { metadata: head.Metadata, type: head.ContentType });
+    haystack.add(
+      `s3 object ${key}`,
+      key.endsWith('.gz') ? gunzipSync(body).toString('utf8') : body.toString(),
+    );
+  }
+  return keys.length;
+}
+
+function workItem(category: CategoryName, groupStart: string, extra: Record<string, unknown> = {}): WorkItem {
+  return {
+    runId: 'keys-test',
+    executionId: 'arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake:keys-test',
+    account: 'main',
+    category,
+    groupStart,
+    index: 0,
+    windowStart: '',
+    options: { ...DEFAULT_OPTIONS },
+    cursor: '',
+    part: 0,
+    records: 0,
+    bytes: 0,
+    status: 'pending',
+    waitSeconds: 0,
+    waits: 0,
+    invocations: 0,
+    retries: 0,
+    throttles: 0,
+    final: false,
+    startedAt: '',
+    ...extra,
+  } as WorkItem;
+}
+
+const CONTEXT = { getRemainingTimeInMillis: () => 300_000 };
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('Keys: a whole run with recognisable keys leaks them nowhere', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY });
+  });
+  afterAll(async () => env.close());
+
+  it('keys appear only in the request headers Datadog received', async () => {
+    // Prepare: a few faults, so retries, waits and warnings are logged too
+    const categories: CategoryName[] = ['hourly_usage', 'billable_summary', 'usage_attribution'];
+    env.sim.faults.push({ kind: 'status', status: 503 }, { pathIncludes: 'hourly_usage' });
+    env.sim.faults.push({ kind: 'reset' }, { pathIncludes: 'monthly-attribution' });
+    env.sim.faults.push({ kind: 'truncate' }, { pathIncludes: 'next_record_id' });
+    env.sim.faults.push(
+      { kind: 'status', status: 429, headers: { 'x-ratelimit-reset': '1' } },
+      { pathIncludes: 'billable-summary' },
+    );
+    const captured = capture();
+    const errors: unknown[] = [];
+
+    // Act
+    const result = await runLocal({
+      input: { account: 'main', categories, ...RANGE, pageSize: 20 },
+      accounts: ACCOUNTS,
+      keys: CANARY,
+      datadogUrl: env.sim.url,
+      s3: env.s3.client,
+      bucket: env.s3.bucket,
+      prefix: PREFIX,
+      waitOverrideMs: 0,
+      clientOptions: { baseDelayMs: 1, maxInlineWaits: 0 },
+      log: captured.log,
+      onProgress: captured.onProgress,
+    }).catch((error: unknown) => {
+      errors.push(error);
+      throw error;
+    });
+
+    // Assess: the run
+    expect(result.output.execution_status).toBe('S_OK');
+    expect(result.stats.waitStates).toBeGreaterThanOrEqual(1);
+    expect(captured.logs.some((l) => l.includes('"level":"WARN"'))).toBe(true);
+
+    // Assess: the keys went to Datadog, on every request
+    expect(env.sim.requests.length).toBeGreaterThan(5);
+    for (const r of env.sim.requests) {
+      expect(r.headers['dd-api-key']).toBe(API_KEY);
+      expect(r.headers['dd-application-key']).toBe(APP_KEY);
+    }
+
+    // Assess: and nowhere else
+    const haystack = new Haystack();
+    captured.logs.forEach((line, i) => {
+      haystack.add(`log line ${i}`, line);
+    });
+    captured.consoleLines.forEach((line, i) => {
+      haystack.add(`console line ${i}`, line);
+    });
+    haystack.add('progress events', captured.progress);
+    haystack.add('errors', errors);
+    haystack.add('output', result.output);
+    haystack.add('stats', result.stats);
+    const objects = await addBucket(haystack, env);
+    expect(objects).toBeGreaterThan(5);
+    expect(captured.logs.length).toBeGreaterThan(5);
+
+    // Assess: what landed is what was served, once (the figures for the README)
+    let served = 0;
+    let landed = 0;
+    let lost = 0;
+    let duplicated = 0;
+    for (const category of categories) {
+      const ids = new Set(env.sim.served.filter((s) => s.category === category).map((s) => s.id));
+      const counts = countIds(
+        haystack.pieces
+          .filter((p) => p.where.startsWith(`s3 object ${PREFIX}/${category}/`) && p.where.endsWith('.gz'))
+          .flatMap((p) => p.text.split('\n').filter(Boolean))
+          .map((line) => {
+            const { ingest: _ingest, ...own } = JSON.parse(line) as Record<string, unknown>;
+            return env.sim.recordId(category, own);
+          }),
+      );
+      served += ids.size;
+      landed += counts.size;
+      lost += [...ids].filter((id) => !counts.has(id)).length;
+      duplicated += [...counts.values()].reduce((n, c) => n + c - 1, 0);
+    }
+    const leaks = haystack.leaks();
+    recordFigures({
+      suite: 'keys',
+      group: 'recognisable keys, whole run with faults (3 categories)',
+      runs: 1,
+      served,
+      landed,
+      lost,
+      duplicated,
+      outcome: `S_OK; keys found in ${leaks.length} of ${captured.logs.length} log lines, ${objects} objects, output, stats; sent on all ${env.sim.requests.length} requests`,
+    });
+    expect(leaks).toEqual([]);
+    expect(lost).toBe(0);
+    expect(duplicated).toBe(0);
+  });
+});
+
+describe('Keys: a failing run leaks them nowhere', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    // The simulator expects other keys: the canary keys get 403.
+    env = await startEnv(SIM);
+  });
+  afterAll(async () => env.close());
+
+  it('a 403 run: failures, messages, logs and S3 hold no key', async () => {
+    // Prepare
+    const captured = capture();
+
+    // Act
+    const result = await runLocal({
+      input: { account: 'main', categories: ['hourly_usage', 'historical_cost'], ...RANGE },
+      accounts: ACCOUNTS,
+      keys: CANARY,
+      datadogUrl: env.sim.url,
+      s3: env.s3.client,
+      bucket: env.s3.bucket,
+      prefix: PREFIX,
+      waitOverrideMs: 0,
+      clientOptions: { baseDelayMs: 1 },
+      log: captured.log,
+      onProgress: captured.onProgress,
+    });
+
+    // Assess
+    expect(result.output.execution_status).toBe('E_FAIL');
+    const failures = Object.values(result.output.output.categories).flatMap((c) => c?.failures ?? []);
+    expect(failures.length).toBeGreaterThan(0);
+    for (const f of failures) expect(f.error).toBe('DatadogAuthError');
+    expect(env.sim.requests.every((r) => r.headers['dd-api-key'] === API_KEY)).toBe(true);
+    const haystack = new Haystack();
+    captured.logs.forEach((line, i) => {
+      haystack.add(`log line ${i}`, line);
+    });
+    captured.consoleLines.forEach((line, i) => {
+      haystack.add(`console line ${i}`, line);
+    });
+    haystack.add('output', result.output);
+    haystack.add('stats', result.stats);
+    await addBucket(haystack, env);
+    expect(haystack.leaks()).toEqual([]);
+  });
+
+  it.each([
+    ['DatadogAuthError', 'a 403', () => {}],
+    [
+      'DatadogUnavailableError',
+      'connection resets through every retry',
+      (e: TestEnv) => e.sim.faults.push({ kind: 'reset' }, { times: 4 }),
+    ],
+    [
+      'DatadogUnavailableError',
+      '503s through every retry',
+      (e: TestEnv) => e.sim.faults.push({ kind: 'status', status: 503 }, { times: 4 }),
+    ],
+    [
+      'DatadogRequestError',
+      'a 400 quoting Datadog',
+      (e: TestEnv) =>
+        e.sim.faults.push(
+          { kind: 'status', status: 400, body: '{"errors":["Invalid parameter page[limit]"]}' },
+          { times: 1 },
+        ),
+    ],
+  ] as const)('a thrown %s (%s), inspected to any depth, holds no key', async (name, _what, inject) => {
+    // Prepare: a handler pointed at a simulator that refuses the keys (403) or, for the other cases,
+    // accepts them and misbehaves
+    const sim =
+      name === 'DatadogAuthError' ? env : await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY });
+    inject(sim);
+    const logs: string[] = [];
+    const runtime: Runtime = {
+      bucket: sim.s3.bucket,
+      prefix: PREFIX,
+      accounts: ACCOUNTS,
+      enabledCategories: ['hourly_usage'],
+      s3: sim.s3.client,
+      loadKeys: async () => CANARY,
+      clientOptions: { baseUrlOverride: sim.sim.url, baseDelayMs: 1 },
+      limits: { ...DEFAULT_LIMITS, fallbackPageDelayMs: 0 },
+      log: createLogger({}, (line) => logs.push(line)),
+      now: () => new Date(),
+      sleep: async () => {},
+    };
+    const handler = createFetchHandler('hourly_usage', runtime);
+
+    // Act
+    const error = await handler(workItem('hourly_usage', addDays(TODAY, -2).toISOString()), CONTEXT).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    if (sim !== env) await sim.close();
+
+    // Assess
+    expect(error?.name).toBe(name);
+    const haystack = new Haystack();
+    haystack.add('error', error);
+    haystack.add('error.stack', error?.stack ?? '');
+    haystack.add('error.cause', (error as { cause?: unknown } | undefined)?.cause);
+    haystack.add('String(error)', String(error));
+    logs.forEach((line, i) => {
+      haystack.add(`log line ${i}`, line);
+    });
+    expect(haystack.leaks()).toEqual([]);
+  });
+});
+
+describe('Keys: only ever sent to https://api.<site>', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY });
+  });
+  afterAll(async () => env.close());
+
+  it('a work item with baseUrl, datadogUrl, site or host fields cannot move a deployed handler', async () => {
+    // Prepare: a runtime as deployed (no base URL override), its HTTP going through a mock agent that
+    // records the origin of every request and answers only https://api.datadoghq.com
+    const seen: Array<{ origin: string; apiKey: unknown }> = [];
+    class RecordingAgent extends MockAgent {
+      override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+        const headers = (options.headers ?? {}) as Record<string, unknown>;
+        seen.push({ origin: String(options.origin), apiKey: headers['dd-api-key'] });
+        return super.dispatch(options, handler);
+      }
+    }
+    const agent = new RecordingAgent();
+    agent.disableNetConnect();
+    agent
+      .get('https://api.datadoghq.com')
+      .intercept({ path: () => true, method: 'GET' })
+      .reply(
+        200,
+        { data: [{ id: 'mock-record-1', type: 'usage_timeseries', attributes: { product_family: 'rum' } }] },
+        {
+          headers: {
+            'content-type': 'application/json',
+            'x-ratelimit-limit': '100',
+            'x-ratelimit-period': '60',
+            'x-ratelimit-remaining': '99',
+            'x-ratelimit-reset': '30',
+          },
+        },
+      )
+      .persist();
+    const runtime: Runtime = {
+      bucket: env.s3.bucket,
+      prefix: PREFIX,
+      accounts: ACCOUNTS,
+      enabledCategories: ['hourly_usage'],
+      s3: env.s3.client,
+      loadKeys: async () => CANARY,
+      clientOptions: { dispatcher: agent, baseDelayMs: 1 },
+      limits: DEFAULT_LIMITS,
+      log: silentLogger,
+      now: () => new Date(),
+      sleep: async () => {},
+    };
+    const elsewhere = env.sim.url;
+    const item = workItem('hourly_usage', addDays(TODAY, -2).toISOString(), {
+      baseUrl: elsewhere,
+      baseUrlOverride: elsewhere,
+      datadogUrl: elsewhere,
+      site: '127.0.0.1',
+      host: `127.0.0.1:${env.sim.port}`,
+      origin: elsewhere,
+      options: { ...DEFAULT_OPTIONS, baseUrl: elsewhere, site: 'evil.example' },
+    });
+
+    // Act
+    const result = await createFetchHandler('hourly_usage', runtime)(item, CONTEXT);
+    await agent.close();
+
+    // Assess
+    expect(result.status).toBe('done');
+    expect(result.records).toBe(1);
+    expect(seen.length).toBeGreaterThan(0);
+    expect([...new Set(seen.map((s) => s.origin))]).toEqual(['https://api.datadoghq.com']);
+    expect(seen.every((s) => s.apiKey === API_KEY)).toBe(true);
+    expect(env.sim.requests).toEqual([]);
+  });
+
+  it.each(['baseUrl', 'baseUrlOverride', 'datadogUrl', 'site', 'host', 'origin'])(
+    'the Plan step refuses a %s field in the execution input, before any request',
+    async (field) => {
+      // Prepare
+      const before = env.sim.requests.length;
+      const keysBefore = await listKeys(env.s3.client, env.s3.bucket, '');
+      const options: LocalRunOptions = {
+        input: { account: 'main', categories: ['hourly_usage'], ...RANGE, [field]: 'http://127.0.0.1:1' },
+        accounts: ACCOUNTS,
+        keys: CANARY,
+        datadogUrl: env.sim.url,
+        s3: env.s3.client,
+        bucket: env.s3.bucket,
+        prefix: PREFIX,
+        waitOverrideMs: 0,
+      };
+
+      // Act
+      const error = await runLocal(options).then(
+        () => undefined,
+        (e: unknown) => ((e as { cause?: Error }).cause ?? e) as Error,
+      );
+
+      // Assess
+      expect(error?.name).toBe('InputError');
+      expect(error?.message).toMatch(new RegExp(`^${field}: is not an input field; accepted: account, `));
+      expect(env.sim.requests.length).toBe(before);
+      expect(await listKeys(env.s3.client, env.s3.bucket, '')).toEqual(keysBefore);
+    },
+  );
+});
