@@ -83,6 +83,7 @@ export class DatadogUsageStack extends Stack {
       DATA_PREFIX: settings.prefix,
       DD_ACCOUNTS: JSON.stringify(settings.accounts),
       ENABLED_CATEGORIES: settings.categories.join(','),
+      CONCURRENT_FETCHES: String(settings.mapConcurrency * settings.windowConcurrency),
     };
     const secrets = settings.accounts.map((a, i) =>
       Secret.fromSecretNameV2(this, `Secret${i}`, a.secretName),

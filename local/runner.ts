@@ -101,7 +101,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       ...options.clientOptions,
       ...(options.datadogUrl ? { baseUrlOverride: options.datadogUrl } : {}),
     },
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    limits: {
+      ...DEFAULT_LIMITS,
+      concurrentWorkers: settings.mapConcurrency * settings.windowConcurrency,
+      ...options.limits,
+    },
     log: options.log ?? silentLogger,
     now: options.now ?? (() => new Date()),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CATEGORIES, type CategoryDef, type Window } from '../categories.ts';
-import type { DatadogClient } from '../shared/datadog-client.ts';
+import type { DatadogClient, RateLimitState } from '../shared/datadog-client.ts';
 import {
   CursorLoopError,
   DatadogUnavailableError,
@@ -8,7 +8,7 @@ import {
   RateLimitedError,
 } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import { beginWindow, completeWindow, type PartitionRef, writePart } from './page-writer.ts';
+import { beginWindow, completeWindow, type PartInfo, type PartitionRef, writePart } from './page-writer.ts';
 import { addDays, nthWindowStart, windowOf } from './windows.ts';
 import type { WorkItem } from './work-item.ts';
 
@@ -44,6 +44,8 @@ export interface FetchLimits {
   maxWaits: number;
   /** Pause between pages when Datadog sends no rate-limit headers (its pseudo-code sleeps 5 s). */
   fallbackPageDelayMs: number;
+  /** Fetches that may run at once against the same rate limit (map × window concurrency). */
+  concurrentWorkers: number;
 }
 
 export const DEFAULT_LIMITS: FetchLimits = {
@@ -54,6 +56,7 @@ export const DEFAULT_LIMITS: FetchLimits = {
   maxInlineWaitSeconds: 5,
   maxWaits: 50,
   fallbackPageDelayMs: 5_000,
+  concurrentWorkers: 1,
 };
 
 function getPath(body: unknown, path: readonly string[]): unknown {
@@ -115,6 +118,7 @@ export async function fetchWindow(input: WorkItem, deps: FetchDeps): Promise<Wor
   if (item.part === 0 && item.cursor === '') await beginWindow(deps.s3, ref);
   const client = await deps.clientFor(item.account);
   const seen = new Set<string>(item.cursor ? [item.cursor] : []);
+  const written: PartInfo[] = [];
 
   for (let n = 0; ; n++) {
     if (n > 0 && (n >= limits.maxPagesPerInvocation || deps.remainingMs() < limits.reserveMs)) {
@@ -169,21 +173,39 @@ export async function fetchWindow(input: WorkItem, deps: FetchDeps): Promise<Wor
       page: item.part,
       fetched_at: deps.now().toISOString(),
     });
+    written.push(info);
     item.part += 1;
     item.records += info.records;
     item.bytes += info.bytes;
 
+    // Pace by the rate-limit headers, after the last page too (the next window's first request comes
+    // next): sleep a short reset here; a long one becomes a Wait state below.
+    const rl = res.rateLimit;
+    const exhausted =
+      rl.remaining !== undefined && rl.reset !== undefined && rl.remaining <= rateLimitReserve(limits, rl);
+    if (exhausted && (rl.reset ?? 0) <= limits.maxInlineWaitSeconds) {
+      await deps.sleep(Math.ceil((rl.reset ?? 0) * 1000) + 100);
+    } else if (rl.remaining === undefined && next && limits.fallbackPageDelayMs > 0) {
+      await deps.sleep(limits.fallbackPageDelayMs);
+    }
+
     if (!next) {
-      const manifest = await completeWindow(deps.s3, ref, item.part, {
-        account: item.account,
-        category: item.category,
-        window,
-        request: { method: 'GET', path: def.path, params: baseParams },
-        rate_limit: { ...res.rateLimit },
-        execution: { id: item.executionId, run_id: item.runId },
-        started_at: item.startedAt,
-        completed_at: deps.now().toISOString(),
-      });
+      const manifest = await completeWindow(
+        deps.s3,
+        ref,
+        item.part,
+        {
+          account: item.account,
+          category: item.category,
+          window,
+          request: { method: 'GET', path: def.path, params: baseParams },
+          rate_limit: { ...res.rateLimit },
+          execution: { id: item.executionId, run_id: item.runId },
+          started_at: item.startedAt,
+          completed_at: deps.now().toISOString(),
+        },
+        written,
+      );
       log.info('window complete', {
         pages: manifest.pages,
         records: manifest.records,
@@ -205,16 +227,17 @@ export async function fetchWindow(input: WorkItem, deps: FetchDeps): Promise<Wor
     }
     seen.add(next);
     item.cursor = next;
-
-    // Pace by the rate-limit headers: sleep short resets here, hand long ones to a Wait state.
-    const rl = res.rateLimit;
-    if (rl.remaining !== undefined && rl.remaining <= 0 && rl.reset !== undefined) {
-      if (rl.reset > limits.maxInlineWaitSeconds) {
-        return { ...item, status: 'wait', waitSeconds: Math.ceil(rl.reset) + 1 };
-      }
-      await deps.sleep(Math.ceil(rl.reset * 1000) + 100);
-    } else if (rl.remaining === undefined && limits.fallbackPageDelayMs > 0) {
-      await deps.sleep(limits.fallbackPageDelayMs);
+    if (exhausted && (rl.reset ?? 0) > limits.maxInlineWaitSeconds) {
+      return { ...item, status: 'wait', waitSeconds: Math.ceil(rl.reset ?? 0) + 1 };
     }
   }
+}
+
+/**
+ * Requests to leave in a rate-limit window for the other workers sharing the limit: each worker sees
+ * only its own responses, so one that stopped at 0 would let the others draw a 429 each. Capped at a
+ * tenth of the limit, so a small limit is not left unused.
+ */
+export function rateLimitReserve(limits: FetchLimits, rl: RateLimitState): number {
+  return Math.max(0, Math.min(limits.concurrentWorkers - 1, Math.floor((rl.limit ?? 0) / 10)));
 }

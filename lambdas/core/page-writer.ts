@@ -39,7 +39,11 @@ export interface PartInfo {
   records: number;
   bytes: number;
   sha256: string;
+  /** S3's ETag of the object: tells, from a listing, whether the part is still the one described. */
+  etag: string;
 }
+
+const unquote = (etag: string | undefined): string => (etag ?? '').replace(/"/g, '');
 
 export function partitionPrefix(ref: PartitionRef): string {
   const root = ref.prefix ? `${ref.prefix}/` : '';
@@ -99,7 +103,7 @@ export async function writePart(
   const body = await gzip(Buffer.from(toNdjson(records, ingest)));
   const sha256 = createHash('sha256').update(body).digest('hex');
   const key = partKey(ref, page);
-  await send('PutObject', key, () =>
+  const res = await send('PutObject', key, () =>
     s3.send(
       new PutObjectCommand({
         Bucket: ref.bucket,
@@ -110,7 +114,7 @@ export async function writePart(
       }),
     ),
   );
-  return { key, page, records: records.length, bytes: body.length, sha256 };
+  return { key, page, records: records.length, bytes: body.length, sha256, etag: unquote(res.ETag) };
 }
 
 /** A window starts (or restarts): its old manifest goes first, so no reader trusts a half-rewritten window. */
@@ -119,8 +123,15 @@ export async function beginWindow(s3: S3Client, ref: PartitionRef): Promise<void
   await send('DeleteObject', key, () => s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: key })));
 }
 
-async function listParts(s3: S3Client, ref: PartitionRef): Promise<Array<{ key: string; page: number }>> {
-  const parts: Array<{ key: string; page: number }> = [];
+interface ListedPart {
+  key: string;
+  page: number;
+  etag: string;
+  size: number;
+}
+
+async function listParts(s3: S3Client, ref: PartitionRef): Promise<ListedPart[]> {
+  const parts: ListedPart[] = [];
   let token: string | undefined;
   do {
     const prefix = partitionPrefix(ref);
@@ -129,7 +140,8 @@ async function listParts(s3: S3Client, ref: PartitionRef): Promise<Array<{ key: 
     );
     for (const o of page.Contents ?? []) {
       const m = o.Key ? PART_NAME.exec(o.Key) : null;
-      if (o.Key && m?.[1]) parts.push({ key: o.Key, page: Number(m[1]) });
+      if (o.Key && m?.[1])
+        parts.push({ key: o.Key, page: Number(m[1]), etag: unquote(o.ETag), size: o.Size ?? 0 });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -153,25 +165,47 @@ export async function mapLimit<T, R>(
   return out;
 }
 
-/** Reads back what each part of the window holds, from the metadata written with it. */
-export async function describeParts(s3: S3Client, ref: PartitionRef, pages: number): Promise<PartInfo[]> {
-  return mapLimit(
-    Array.from({ length: pages }, (_, i) => i),
-    16,
-    async (page) => {
-      const key = partKey(ref, page);
-      const head = await send('HeadObject', key, () =>
-        s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: key })),
-      );
-      return {
-        key,
-        page,
-        records: Number(head.Metadata?.records ?? Number.NaN),
-        bytes: head.ContentLength ?? 0,
-        sha256: head.Metadata?.sha256 ?? '',
-      };
-    },
-  );
+/** Reads back what parts of the window hold, from the metadata written with them. */
+export async function describeParts(
+  s3: S3Client,
+  ref: PartitionRef,
+  pages: readonly number[],
+): Promise<PartInfo[]> {
+  return mapLimit(pages, 16, async (page) => {
+    const key = partKey(ref, page);
+    const head = await send('HeadObject', key, () =>
+      s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: key })),
+    );
+    return {
+      key,
+      page,
+      records: Number(head.Metadata?.records ?? Number.NaN),
+      bytes: head.ContentLength ?? 0,
+      sha256: head.Metadata?.sha256 ?? '',
+      etag: unquote(head.ETag),
+    };
+  });
+}
+
+/** Parts 0..pages-1: the ones this invocation wrote and S3 still holds as written, the others read back. */
+async function currentParts(
+  s3: S3Client,
+  ref: PartitionRef,
+  pages: number,
+  listed: readonly ListedPart[],
+  known: readonly PartInfo[],
+): Promise<PartInfo[]> {
+  const onS3 = new Map(listed.map((p) => [p.page, p]));
+  const parts = new Array<PartInfo>(pages);
+  const unknown: number[] = [];
+  for (let page = 0; page < pages; page++) {
+    const k = known.find((p) => p.page === page);
+    const l = onS3.get(page);
+    if (k && l && l.etag === k.etag && l.size === k.bytes) parts[page] = k;
+    else unknown.push(page);
+  }
+  for (const p of await describeParts(s3, ref, unknown)) parts[p.page] = p;
+  return parts;
 }
 
 /** Manifest writes per window before giving up on a window that another execution keeps rewriting. */
@@ -208,8 +242,11 @@ export async function completeWindow(
     Manifest,
     'version' | 'complete' | 'pages' | 'records' | 'bytes' | 'parts' | 'deleted_stale_parts'
   >,
+  /** Parts this invocation wrote: no need to read them back unless S3 holds something else now. */
+  known: readonly PartInfo[] = [],
 ): Promise<Manifest> {
-  const stale = (await listParts(s3, ref)).filter((p) => p.page >= pages).map((p) => p.key);
+  const listed = await listParts(s3, ref);
+  const stale = listed.filter((p) => p.page >= pages).map((p) => p.key);
   for (let i = 0; i < stale.length; i += 1000) {
     const batch = stale.slice(i, i + 1000);
     const result = await send('DeleteObjects', partitionPrefix(ref), () =>
@@ -229,7 +266,7 @@ export async function completeWindow(
   // Another execution may be rewriting the same window at the same time. The manifest must describe
   // the bytes S3 ends up holding: read the parts back after writing it, and rewrite it until they hold still.
   const key = manifestKey(ref);
-  let parts = await describeParts(s3, ref, pages);
+  let parts = await currentParts(s3, ref, pages, listed, known);
   for (let attempt = 1; ; attempt++) {
     const manifest: Manifest = {
       version: 1,
@@ -251,8 +288,10 @@ export async function completeWindow(
         }),
       ),
     );
-    const after = await describeParts(s3, ref, pages);
-    if (after.every((p, i) => p.sha256 === parts[i]?.sha256 && p.bytes === parts[i]?.bytes)) return manifest;
+    // One listing tells whether any part changed since it was described.
+    const relisted = (await listParts(s3, ref)).filter((p) => p.page < pages);
+    const after = await currentParts(s3, ref, pages, relisted, parts);
+    if (after.every((p, i) => p === parts[i])) return manifest;
     if (attempt >= MANIFEST_ATTEMPTS) {
       throw new StorageError(
         `${partitionPrefix(ref)} kept changing while its manifest was written: another execution is rewriting the same window`,

@@ -16,7 +16,7 @@ export function lambdaRuntime(): Runtime {
     ...config,
     s3: createS3Client(),
     loadKeys: secretsManagerLoader(new SecretsManagerClient({})),
-    limits: DEFAULT_LIMITS,
+    limits: { ...DEFAULT_LIMITS, concurrentWorkers: config.concurrentFetches },
     log: createLogger({ function: process.env.AWS_LAMBDA_FUNCTION_NAME }),
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),

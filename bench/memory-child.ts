@@ -1,0 +1,107 @@
+/**
+ * Section 4's child: one invocation of the hourly_usage fetch handler in a fresh process, then its peak
+ * RSS. bench/memory.ts bundles this file the way the deployed Lambda is bundled (esbuild, ESM, minified,
+ * @aws-sdk external) and runs it with plain `node`, so no TypeScript loader sits in the measured memory.
+ * Imports only what a deployed function loads (no simulator, no s3rver).
+ */
+import { readFileSync } from 'node:fs';
+import { DEFAULT_OPTIONS } from '../lambdas/categories.ts';
+import { DEFAULT_LIMITS } from '../lambdas/core/fetch-window.ts';
+import { createFetchHandler, type Runtime } from '../lambdas/core/handlers.ts';
+import type { WorkItem } from '../lambdas/core/work-item.ts';
+import { silentLogger } from '../lambdas/shared/log.ts';
+import { createS3Client } from '../lambdas/shared/s3.ts';
+
+export interface MemoryChildConfig {
+  mode: 'baseline' | 'invoke';
+  simUrl: string;
+  s3Endpoint: string;
+  bucket: string;
+  windowStart: string;
+  now: string;
+}
+
+export interface MemoryChildResult {
+  mode: MemoryChildConfig['mode'];
+  maxRssMB: number;
+  heapUsedMB: number;
+  vmHwmMB: number | null;
+  records: number;
+  pages: number;
+  bytes: number;
+  durationMs: number;
+}
+
+const config = JSON.parse(process.env.BENCH_MEMORY ?? '{}') as MemoryChildConfig;
+const s3 = createS3Client({
+  endpoint: config.s3Endpoint,
+  forcePathStyle: true,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+});
+const runtime: Runtime = {
+  bucket: config.bucket,
+  prefix: 'dd',
+  accounts: [{ name: 'main', secretName: 'local', site: 'datadoghq.com' }],
+  enabledCategories: ['hourly_usage'],
+  s3,
+  loadKeys: async () => ({ apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' }),
+  clientOptions: { baseUrlOverride: config.simUrl },
+  limits: DEFAULT_LIMITS,
+  log: silentLogger,
+  now: () => new Date(config.now),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+const handler = createFetchHandler('hourly_usage', runtime);
+const item: WorkItem = {
+  runId: 'bench-memory',
+  executionId: 'arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake:bench-memory',
+  account: 'main',
+  category: 'hourly_usage',
+  groupStart: config.windowStart,
+  index: 0,
+  windowStart: '',
+  options: DEFAULT_OPTIONS,
+  cursor: '',
+  part: 0,
+  records: 0,
+  bytes: 0,
+  status: 'pending',
+  waitSeconds: 0,
+  waits: 0,
+  invocations: 0,
+  retries: 0,
+  throttles: 0,
+  final: false,
+  startedAt: '',
+};
+
+function vmHwmMB(): number | null {
+  try {
+    const kb = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return kb ? Math.round((Number(kb) / 1024) * 10) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+const started = performance.now();
+const deadline = Date.now() + 300_000;
+const out =
+  config.mode === 'invoke'
+    ? await handler(item, { getRemainingTimeInMillis: () => deadline - Date.now() })
+    : undefined;
+const result: MemoryChildResult = {
+  mode: config.mode,
+  maxRssMB: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
+  heapUsedMB: Math.round((process.memoryUsage().heapUsed / 1048576) * 10) / 10,
+  vmHwmMB: vmHwmMB(),
+  records: out?.records ?? 0,
+  pages: out?.part ?? 0,
+  bytes: out?.bytes ?? 0,
+  durationMs: Math.round(performance.now() - started),
+};
+if (out && out.status !== 'done') throw new Error(`memory child: window ended ${out.status}, not done`);
+process.stdout.write(`${JSON.stringify(result)}\n`);
+s3.destroy();
+process.exit(0);

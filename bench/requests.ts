@@ -1,0 +1,102 @@
+/**
+ * Section 2 — requests: HTTP requests the real local state machine (runLocal) makes for hourly usage,
+ * counted at the simulator, against the minimum ⌈records / 500⌉ per window.
+ */
+import { DEFAULT_OPTIONS } from '../lambdas/categories.ts';
+import { runLocal } from '../local/runner.ts';
+import {
+  ACCOUNTS,
+  addDaysIso,
+  dayWindows,
+  HOURLY_PATH,
+  hourlyRecords,
+  KEYS,
+  log,
+  minRequests,
+  NO_LIMIT,
+  NOW,
+  PREFIX,
+  startEnv,
+} from './common.ts';
+
+export interface RequestsConfig {
+  days: number[];
+  orgs: number[];
+  /** Last day of every range (exclusive end = the day after). */
+  lastDay: string;
+  /** Only the pairs (orgs[i], days[i]) instead of the whole grid. */
+  diagonal?: boolean;
+}
+
+export interface RequestsRow {
+  orgs: number;
+  days: number;
+  windows: number;
+  records: number;
+  requests: number;
+  minimum: number;
+  extra: number;
+  non200: number;
+  stateTransitions: number;
+  fetchInvocations: number;
+  elapsedMs: number;
+  status: string;
+}
+
+export async function runRequests(config: RequestsConfig): Promise<RequestsRow[]> {
+  const rows: RequestsRow[] = [];
+  for (const [i, orgs] of config.orgs.entries()) {
+    const env = await startEnv({ orgs, rateLimit: NO_LIMIT });
+    try {
+      for (const days of config.diagonal ? config.days.slice(i, i + 1) : config.days) {
+        const first = addDaysIso(config.lastDay, -(days - 1));
+        const end = addDaysIso(config.lastDay, 1);
+        const before = env.sim.requests.length;
+        const result = await runLocal({
+          input: { account: 'main', categories: ['hourly_usage'], start: first, end },
+          accounts: ACCOUNTS,
+          keys: KEYS,
+          datadogUrl: env.sim.url,
+          s3: env.s3.client,
+          bucket: env.s3.bucket,
+          prefix: PREFIX,
+          now: () => NOW,
+          executionName: `bench-requests-${orgs}-${days}`,
+        });
+        const sent = env.sim.requests.slice(before).filter((r) => r.path === HOURLY_PATH);
+        const windows = dayWindows(first, days);
+        let records = 0;
+        let minimum = 0;
+        for (const w of windows) {
+          const n = hourlyRecords(env.sim, w, DEFAULT_OPTIONS);
+          records += n;
+          minimum += minRequests(n, DEFAULT_OPTIONS.pageSize);
+        }
+        const summary = result.output.output.categories.hourly_usage;
+        if (summary?.records !== records) {
+          throw new Error(
+            `requests: ${orgs} orgs × ${days} d landed ${summary?.records} records, expected ${records}`,
+          );
+        }
+        rows.push({
+          orgs,
+          days,
+          windows: windows.length,
+          records,
+          requests: sent.length,
+          minimum,
+          extra: sent.length - minimum,
+          non200: sent.filter((r) => r.status !== 200).length,
+          stateTransitions: result.stats.stateTransitions,
+          fetchInvocations: result.stats.invocations['Fetch hourly_usage'] ?? 0,
+          elapsedMs: result.stats.elapsedMs,
+          status: result.output.execution_status,
+        });
+        log(`  requests: ${orgs} org(s) × ${days} day(s): ${sent.length} requests, minimum ${minimum}`);
+      }
+    } finally {
+      await env.close();
+    }
+  }
+  return rows;
+}
