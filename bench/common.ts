@@ -13,7 +13,7 @@ import {
 import { DEFAULT_LIMITS, type FetchLimits } from '../lambdas/core/fetch-window.ts';
 import type { createFetchHandler, Runtime } from '../lambdas/core/handlers.ts';
 import { windowsFor } from '../lambdas/core/windows.ts';
-import type { WorkItem } from '../lambdas/core/work-item.ts';
+import { INITIAL_PROGRESS, type WorkItem } from '../lambdas/core/work-item.ts';
 import type { AccountConfig } from '../lambdas/shared/config.ts';
 import { type Logger, silentLogger } from '../lambdas/shared/log.ts';
 import type { DatadogKeys } from '../lambdas/shared/secrets.ts';
@@ -109,20 +109,8 @@ export function workItem(
     category,
     groupStart,
     index,
-    windowStart: '',
     options,
-    cursor: '',
-    part: 0,
-    records: 0,
-    bytes: 0,
-    status: 'pending',
-    waitSeconds: 0,
-    waits: 0,
-    invocations: 0,
-    retries: 0,
-    throttles: 0,
-    final: false,
-    startedAt: '',
+    ...INITIAL_PROGRESS,
   };
 }
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_OPTIONS } from '../lambdas/categories.ts';
 import { DEFAULT_LIMITS } from '../lambdas/core/fetch-window.ts';
 import { createFetchHandler, type Runtime } from '../lambdas/core/handlers.ts';
-import type { WorkItem } from '../lambdas/core/work-item.ts';
+import { INITIAL_PROGRESS, type WorkItem } from '../lambdas/core/work-item.ts';
 import { silentLogger } from '../lambdas/shared/log.ts';
 import { createS3Client } from '../lambdas/shared/s3.ts';
 
@@ -60,20 +60,8 @@ const item: WorkItem = {
   category: 'hourly_usage',
   groupStart: config.windowStart,
   index: 0,
-  windowStart: '',
   options: DEFAULT_OPTIONS,
-  cursor: '',
-  part: 0,
-  records: 0,
-  bytes: 0,
-  status: 'pending',
-  waitSeconds: 0,
-  waits: 0,
-  invocations: 0,
-  retries: 0,
-  throttles: 0,
-  final: false,
-  startedAt: '',
+  ...INITIAL_PROGRESS,
 };
 
 function vmHwmMB(): number | null {

@@ -19,6 +19,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { CategoryName } from '../../lambdas/categories.ts';
+import { INITIAL_PROGRESS } from '../../lambdas/core/work-item.ts';
 
 export interface PipelineStateMachineProps {
   planFunction: IFunction;
@@ -132,19 +133,7 @@ export class PipelineStateMachine extends Construct {
         options: JsonPath.objectAt('$.options'),
         groupStart: JsonPath.stringAt('$.start'),
         index: JsonPath.numberAt('$$.Map.Item.Value'),
-        windowStart: '',
-        cursor: '',
-        part: 0,
-        records: 0,
-        bytes: 0,
-        status: 'pending',
-        waitSeconds: 0,
-        waits: 0,
-        invocations: 0,
-        retries: 0,
-        throttles: 0,
-        final: false,
-        startedAt: '',
+        ...INITIAL_PROGRESS,
       },
       resultPath: '$.results',
     });

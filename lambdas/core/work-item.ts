@@ -39,6 +39,26 @@ export interface WorkItem {
   rateLimit?: RateLimitState;
 }
 
+/**
+ * A window's state before its first invocation: the state machine's window Map starts every item
+ * from it (beside the run's and the window's identity), and so do tests and the benchmark.
+ */
+export const INITIAL_PROGRESS = {
+  windowStart: '',
+  cursor: '',
+  part: 0,
+  records: 0,
+  bytes: 0,
+  status: 'pending',
+  waitSeconds: 0,
+  waits: 0,
+  invocations: 0,
+  retries: 0,
+  throttles: 0,
+  final: false,
+  startedAt: '',
+} as const satisfies Partial<WorkItem>;
+
 /** What the inner Map keeps of each window when it ends: counts, or the failure. Small on purpose. */
 export interface WindowResult {
   index: number;

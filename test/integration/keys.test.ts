@@ -14,7 +14,7 @@ import { type CategoryName, DEFAULT_OPTIONS } from '../../lambdas/categories.ts'
 import { DEFAULT_LIMITS } from '../../lambdas/core/fetch-window.ts';
 import { createFetchHandler, type Runtime } from '../../lambdas/core/handlers.ts';
 import { addDays, startOfDay } from '../../lambdas/core/windows.ts';
-import type { WorkItem } from '../../lambdas/core/work-item.ts';
+import { INITIAL_PROGRESS, type WorkItem } from '../../lambdas/core/work-item.ts';
 import type { AccountConfig } from '../../lambdas/shared/config.ts';
 import { createLogger, silentLogger } from '../../lambdas/shared/log.ts';
 import { type LocalRunOptions, type Progress, runLocal } from '../../local/runner.ts';
@@ -114,20 +114,8 @@ function workItem(category: CategoryName, groupStart: string, extra: Record<stri
     category,
     groupStart,
     index: 0,
-    windowStart: '',
     options: { ...DEFAULT_OPTIONS },
-    cursor: '',
-    part: 0,
-    records: 0,
-    bytes: 0,
-    status: 'pending',
-    waitSeconds: 0,
-    waits: 0,
-    invocations: 0,
-    retries: 0,
-    throttles: 0,
-    final: false,
-    startedAt: '',
+    ...INITIAL_PROGRESS,
     ...extra,
   } as WorkItem;
 }
