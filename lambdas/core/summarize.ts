@@ -86,19 +86,20 @@ export interface GroupResults {
   results: WindowResult[];
 }
 
+/** Counts of nothing yet: the start of a group's and of a category's summary. */
+const noCounts = () => ({
+  windows: 0,
+  pages: 0,
+  records: 0,
+  bytes: 0,
+  provisional: 0,
+  failed: 0,
+  failures: [],
+});
+
 export function summarizeGroup(input: GroupResults): GroupSummary {
   const kind = CATEGORIES[input.category].window;
-  const g: GroupSummary = {
-    account: input.account,
-    category: input.category,
-    windows: 0,
-    pages: 0,
-    records: 0,
-    bytes: 0,
-    provisional: 0,
-    failed: 0,
-    failures: [],
-  };
+  const g: GroupSummary = { account: input.account, category: input.category, ...noCounts() };
   for (const r of input.results) {
     if (r.status === 'done') {
       g.windows++;
@@ -124,16 +125,7 @@ export function summarizeGroup(input: GroupResults): GroupSummary {
 export function summarizeRun(input: RunSummaryInput): RunOutput {
   const categories: Partial<Record<CategoryName, CategorySummary>> = {};
   const of = (name: CategoryName): CategorySummary => {
-    categories[name] ??= {
-      windows: 0,
-      pages: 0,
-      records: 0,
-      bytes: 0,
-      provisional: 0,
-      failed: 0,
-      failures: [],
-      skipped: [],
-    };
+    categories[name] ??= { ...noCounts(), skipped: [] };
     return categories[name];
   };
   for (const name of input.categories) of(name);
