@@ -79,3 +79,19 @@ export function taskStateNames(definition: Record<string, unknown>): string[] {
   walk(definition.States as Record<string, Record<string, unknown>>);
   return names;
 }
+
+/** Every Task state's `TimeoutSeconds`, by name (nested Maps too). */
+export function taskTimeouts(definition: Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  const walk = (states: Record<string, Record<string, unknown>>) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Task' && typeof state.TimeoutSeconds === 'number') out[name] = state.TimeoutSeconds;
+      const processor = (state.ItemProcessor ?? state.Iterator) as {
+        States?: Record<string, Record<string, unknown>>;
+      };
+      if (processor?.States) walk(processor.States);
+    }
+  };
+  walk(definition.States as Record<string, Record<string, unknown>>);
+  return out;
+}

@@ -6,16 +6,28 @@ import {
   type DuckDBResultReader,
   DuckDBTypeId,
 } from '@duckdb/node-api';
-import { duckdbType, partitionColumns, TABLES, type TableDef } from '../infra/athena/tables.ts';
+import {
+  type Column,
+  committedViewSql,
+  duckdbType,
+  partitionColumns,
+  rawTableName,
+  TABLES,
+  type TableDef,
+  WINDOWS_TABLE,
+} from '../infra/athena/tables.ts';
 import { renderView, VIEWS } from '../infra/athena/views.ts';
-import { CATEGORY_NAMES, type CategoryName } from '../lambdas/categories.ts';
+import { CATEGORIES, CATEGORY_NAMES, type CategoryName } from '../lambdas/categories.ts';
+import { commitsGlob, partsGlob as layoutPartsGlob } from '../lambdas/core/layout.ts';
 
 const HELP = `Usage: npm run query -- [flags] "<SQL>"
 
 Runs SQL over the local lake (what npm start wrote) in DuckDB, embedded and offline, with the
 tables and views the deployment creates in Athena:
 
-  tables  ${CATEGORY_NAMES.join(', ')}
+  tables  ${CATEGORY_NAMES.join(', ')}: each window's committed fetch only
+          windows: one row per committed window (freshness, final or provisional)
+          ${CATEGORY_NAMES.map(rawTableName).join(', ')}: every landed part
   views   ${VIEWS.map((v) => v.name).join(', ')}
 
 Flags:
@@ -37,7 +49,7 @@ export interface LocalLakeOptions {
 
 export interface LocalLake {
   connection: DuckDBConnection;
-  /** Number of landed parts per table (0: the table exists, empty). */
+  /** Number of landed parts per category, of every fetch (0: the tables exist, empty). */
   parts: Record<CategoryName, number>;
   run(sql: string): Promise<DuckDBResultReader>;
   close(): void;
@@ -45,39 +57,62 @@ export interface LocalLake {
 
 const sqlPath = (p: string) => `'${p.replace(/'/g, "''")}'`;
 
-/** Where s3rver keeps a table's parts: every `part-NNNNN.json.gz` of every partition. */
-export function partsGlob(options: LocalLakeOptions, table: CategoryName): string {
-  const root = options.prefix ? `${options.prefix}/` : '';
-  const partition = TABLES[table].partition.name;
-  return path.join(
-    path.resolve(options.s3Directory),
-    options.bucket,
-    `${root}${table}/account=*/${partition}=*/part-*.json.gz._S3rver_object`,
-  );
+/** s3rver keeps the object of key K at `<dir>/<bucket>/K._S3rver_object`. */
+function s3rverGlob(options: LocalLakeOptions, keyGlob: string): string {
+  return path.join(path.resolve(options.s3Directory), options.bucket, `${keyGlob}._S3rver_object`);
 }
 
+/** Where s3rver keeps a category's parts: every part of every fetch of every partition. */
+export function partsGlob(options: LocalLakeOptions, table: CategoryName): string {
+  return s3rverGlob(options, layoutPartsGlob(options.prefix, table, CATEGORIES[table].window));
+}
+
+/** A partition column's value, taken from the file's path as partition projection does. */
+const fromPath = (column: string, pattern: string) =>
+  `regexp_extract(filename, '${pattern}', 1) AS "${column}"`;
+
 /**
- * The DuckDB table of one category: its parts read with the Glue table's columns, or empty. The
- * partition columns come from the path, like partition projection's; DuckDB's own hive partitioning
- * would silently replace a record field of the same name.
+ * The DuckDB table of one category's parts (every fetch): read with the Glue table's columns, or
+ * empty. The partition columns come from the path, like partition projection's; DuckDB's own hive
+ * partitioning would silently replace a record field of the same name.
  */
-function tableSql(table: TableDef, glob: string | undefined): string {
+function rawTableSql(table: TableDef, glob: string | undefined): string {
+  const name = rawTableName(table.name);
   const partitions = partitionColumns(table);
-  if (glob === undefined) {
-    const columns = [...table.columns, ...partitions].map((c) => `"${c.name}" ${duckdbType(c.type)}`);
-    return `CREATE TABLE "${table.name}" (${columns.join(', ')})`;
-  }
-  const keys = table.columns.map((c) => `'${c.key ?? c.name}': '${duckdbType(c.type).replace(/'/g, "''")}'`);
+  if (glob === undefined) return emptyTableSql(name, [...table.columns, ...partitions]);
   const select = [
     ...table.columns.map((c) => (c.key ? `"${c.key}" AS "${c.name}"` : `"${c.name}"`)),
-    ...partitions.map(
-      (p) => `regexp_extract(filename, '[/\\\\]${p.name}=([^/\\\\]+)[/\\\\]', 1) AS "${p.name}"`,
-    ),
+    ...partitions.map((p) => fromPath(p.name, `[/\\\\]${p.name}=([^/\\\\]+)[/\\\\]`)),
   ];
-  // Compression is named: s3rver's file names no longer end in .gz.
-  return `CREATE VIEW "${table.name}" AS SELECT ${select.join(', ')} FROM read_json(${sqlPath(glob)},
-    format = 'newline_delimited', compression = 'gzip', hive_partitioning = false, filename = true,
-    columns = {${keys.join(', ')}})`;
+  return `CREATE VIEW "${name}" AS SELECT ${select.join(', ')} FROM ${readJson(glob, table.columns, true)}`;
+}
+
+function emptyTableSql(name: string, columns: readonly Column[]): string {
+  return `CREATE TABLE "${name}" (${columns.map((c) => `"${c.name}" ${duckdbType(c.type)}`).join(', ')})`;
+}
+
+/** `read_json` of NDJSON files with declared columns. Compression is named: s3rver's file names no longer end in .gz. */
+function readJson(glob: string, columns: readonly Column[], gzip: boolean): string {
+  const keys = columns.map((c) => `'${c.key ?? c.name}': '${duckdbType(c.type).replace(/'/g, "''")}'`);
+  return `read_json(${sqlPath(glob)}, format = 'newline_delimited', compression = '${gzip ? 'gzip' : 'uncompressed'}',
+    hive_partitioning = false, filename = true, columns = {${keys.join(', ')}})`;
+}
+
+/** The `windows` table: every commit record, category and account from the path (as in Athena). */
+function windowsTableSql(glob: string | undefined): string {
+  const { name, columns, partitions } = WINDOWS_TABLE;
+  if (glob === undefined) return emptyTableSql(name, [...columns, ...partitions]);
+  const select = [
+    ...columns.map((c) => `"${c.name}"`),
+    fromPath('category', '([^/\\\\]+)[/\\\\]commits[/\\\\]'),
+    fromPath('account', '[/\\\\]account=([^/\\\\]+)[/\\\\]'),
+  ];
+  return `CREATE VIEW "${name}" AS SELECT ${select.join(', ')} FROM ${readJson(glob, columns, false)}`;
+}
+
+async function matches(connection: DuckDBConnection, glob: string): Promise<number> {
+  const found = await connection.runAndReadAll(`SELECT count(*) FROM glob(${sqlPath(glob)})`);
+  return Number(found.getRows()[0]?.[0] ?? 0);
 }
 
 /**
@@ -95,9 +130,13 @@ export async function openLocalLake(options: LocalLakeOptions): Promise<LocalLak
     const parts = {} as Record<CategoryName, number>;
     for (const name of CATEGORY_NAMES) {
       const glob = partsGlob(options, name);
-      const found = await connection.runAndReadAll(`SELECT count(*) FROM glob(${sqlPath(glob)})`);
-      parts[name] = Number(found.getRows()[0]?.[0] ?? 0);
-      await connection.run(tableSql(TABLES[name], parts[name] > 0 ? glob : undefined));
+      parts[name] = await matches(connection, glob);
+      await connection.run(rawTableSql(TABLES[name], parts[name] > 0 ? glob : undefined));
+    }
+    const commits = s3rverGlob(options, commitsGlob(options.prefix));
+    await connection.run(windowsTableSql((await matches(connection, commits)) > 0 ? commits : undefined));
+    for (const name of CATEGORY_NAMES) {
+      await connection.run(`CREATE VIEW "${name}" AS\n${committedViewSql(TABLES[name])}`);
     }
     for (const view of VIEWS) {
       await connection.run(`CREATE VIEW "${view.name}" AS\n${renderView(view, 'duckdb')}`);
@@ -245,6 +284,7 @@ export async function main(
         ...CATEGORY_NAMES.map(
           (name) => `SELECT 'table' AS kind, '${name}' AS name, count(*) AS "rows" FROM "${name}"`,
         ),
+        `SELECT 'table', '${WINDOWS_TABLE.name}', count(*) FROM "${WINDOWS_TABLE.name}"`,
         ...VIEWS.map((v) => `SELECT 'view', '${v.name}', count(*) FROM "${v.name}"`),
       ].join('\nUNION ALL\n');
       write(formatResult(await lake.run(counts), format));

@@ -3,13 +3,19 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { type LakeSettings, parseSettings } from '../infra/config.ts';
 import { STATE } from '../infra/constructs/pipeline-state-machine.ts';
-import { definitionFromTemplate, synthesizeStack, taskStateNames } from '../infra/definition.ts';
+import {
+  definitionFromTemplate,
+  synthesizeStack,
+  taskStateNames,
+  taskTimeouts,
+} from '../infra/definition.ts';
 import { CATEGORY_NAMES, type CategoryName } from '../lambdas/categories.ts';
 import { DEFAULT_LIMITS, type FetchLimits } from '../lambdas/core/fetch-window.ts';
 import {
   createFetchHandler,
   createPlanHandler,
   createSummarizeHandler,
+  type PlanEvent,
   type Runtime,
 } from '../lambdas/core/handlers.ts';
 import type { RunOutput } from '../lambdas/core/summarize.ts';
@@ -45,11 +51,17 @@ export interface LocalRunOptions {
   settings?: Partial<LakeSettings>;
   limits?: Partial<FetchLimits>;
   clientOptions?: Partial<Omit<DatadogClientOptions, 'site' | 'apiKey' | 'appKey' | 'baseUrlOverride'>>;
-  /** Lambda timeout the handlers see through `getRemainingTimeInMillis` (the deployed one is 5 minutes). */
+  /**
+   * Shortens every Task's timeout to this (tests); default: each Task's `TimeoutSeconds` from the
+   * definition, which is its function's timeout. The handler sees the same deadline through
+   * `getRemainingTimeInMillis`, and an invocation past it is aborted: it can write nothing more.
+   */
   lambdaTimeoutMs?: number;
   /** Replaces every Wait state's and retrier's wait, in ms (tests); default: wait as deployed. */
   waitOverrideMs?: number;
   executionName?: string;
+  /** `$$.Execution.StartTime`; default: when the run starts. */
+  executionStart?: string;
   log?: Logger;
   now?: () => Date;
   onProgress?: (p: Progress) => void;
@@ -58,6 +70,8 @@ export interface LocalRunOptions {
 export interface LocalRunStats {
   /** Invocations per Task state. */
   invocations: Record<string, number>;
+  /** Invocations that ran past their Task's timeout and were aborted. */
+  timedOut: number;
   stateTransitions: number;
   waitStates: number;
   /** Largest state input or output seen, in bytes of JSON. */
@@ -77,6 +91,11 @@ export function localDefinition(settings: LakeSettings): Record<string, unknown>
 }
 
 const json = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/** What Step Functions raises when a Task runs past its `TimeoutSeconds`. */
+class TaskTimeoutError extends Error {
+  override name = 'States.Timeout';
+}
 
 /**
  * Runs the deployed state-machine definition locally with aws-local-stepfunctions, every Task bound
@@ -112,21 +131,50 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   };
   const stats: LocalRunStats = {
     invocations: {},
+    timedOut: 0,
     stateTransitions: 0,
     waitStates: 0,
     maxPayloadBytes: 0,
     elapsedMs: 0,
   };
-  const timeoutMs = options.lambdaTimeoutMs ?? 300_000;
+  const timeouts = taskTimeouts(definition);
+  /** Handlers that timed out and were aborted, still settling: the run waits for them before it returns. */
+  const abandoned: Promise<unknown>[] = [];
 
-  type Handler = (event: never, context: { getRemainingTimeInMillis(): number }) => Promise<unknown>;
+  type Handler = (
+    event: never,
+    context: { getRemainingTimeInMillis(): number; signal: AbortSignal },
+  ) => Promise<unknown>;
   const asLambdaInvoke = (name: string, handler: Handler) => async (params: unknown) => {
     const { Payload } = params as { Payload: unknown };
     stats.invocations[name] = (stats.invocations[name] ?? 0) + 1;
-    const deadline = Date.now() + timeoutMs;
-    const result = json(
-      await handler(json(Payload) as never, { getRemainingTimeInMillis: () => deadline - Date.now() }),
+    // One millisecond under the interpreter's own timer, so this one fires first and aborts the handler.
+    const timeoutMs = Math.min(
+      options.lambdaTimeoutMs ?? Number.POSITIVE_INFINITY,
+      (timeouts[name] ?? 60) * 1000 - 1,
     );
+    const deadline = Date.now() + timeoutMs;
+    const controller = new AbortController();
+    const running = handler(json(Payload) as never, {
+      getRemainingTimeInMillis: () => deadline - Date.now(),
+      signal: controller.signal,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        stats.timedOut++;
+        const error = new TaskTimeoutError(`${name} ran past its ${timeoutMs} ms timeout`);
+        controller.abort(error);
+        abandoned.push(running.catch(() => {}));
+        reject(error);
+      }, timeoutMs);
+    });
+    let result: unknown;
+    try {
+      result = json(await Promise.race([running, timedOut]));
+    } finally {
+      clearTimeout(timer);
+    }
     if (options.onProgress && name.startsWith('Fetch ')) {
       const item = result as WorkItem;
       options.onProgress({
@@ -142,8 +190,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result };
   };
 
+  const plan = createPlanHandler(runtime);
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
-    [STATE.plan]: asLambdaInvoke(STATE.plan, createPlanHandler(runtime) as Handler),
+    [STATE.plan]: asLambdaInvoke(STATE.plan, ((event: PlanEvent) =>
+      // The interpreter stamps StartTime itself: an execution told to start earlier is so from the plan on.
+      plan(
+        options.executionStart ? { ...event, executionStart: options.executionStart } : event,
+      )) as Handler),
     [STATE.summarizeGroup]: asLambdaInvoke(STATE.summarizeGroup, createSummarizeHandler(runtime) as Handler),
     [STATE.summarize]: asLambdaInvoke(STATE.summarize, createSummarizeHandler(runtime) as Handler),
   };
@@ -179,7 +232,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         Name: executionName,
         Input: options.input as never,
         StartTime: new Date().toISOString(),
-      },
+        RedriveCount: 0,
+      } as never,
     },
   });
   const consume = (async () => {
@@ -200,7 +254,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     }
   })();
-  const output = (await execution.result) as unknown as RunOutput;
+  const output = await (execution.result as unknown as Promise<RunOutput>).finally(() =>
+    Promise.allSettled(abandoned),
+  );
   await consume.catch(() => {});
   stats.elapsedMs = Date.now() - started;
   return { output, stats, definition };

@@ -7,7 +7,7 @@
  * does not parse that form as a Hive timestamp, so the views parse them (`utcTimestamp` in views.ts).
  */
 import { CATEGORIES, CATEGORY_NAMES, type CategoryName, type WindowKind } from '../../lambdas/categories.ts';
-import { partitionPrefix } from '../../lambdas/core/page-writer.ts';
+import { commitsTemplate, LEGACY_FETCH_ID, partitionTemplate, rootOf } from '../../lambdas/core/layout.ts';
 
 /** A column type: scalars, arrays, string-keyed maps and structs (fields in declared order). */
 export type ColumnType =
@@ -70,8 +70,9 @@ const INGEST = col(
     window_end: 'string',
     page: 'bigint',
     fetched_at: 'string',
+    fetch_id: 'string',
   }),
-  'Added by the lake: configured account, category, window [start, end), page number, fetch time',
+  'Added by the lake: configured account, category, window [start, end), page number, fetch time, fetch id',
 );
 
 const CHARGES = array(struct({ product_name: 'string', charge_type: 'string', cost: 'double' }));
@@ -400,24 +401,81 @@ export function duckdbType(type: ColumnType): string {
     .join(', ')})`;
 }
 
-/** `s3://<bucket>/<prefix>/<category>/`: the table's location. */
+/** The table of every landed part of a category, whatever fetch it belongs to: what the views filter. */
+export function rawTableName(category: CategoryName): string {
+  return `${category}_raw`;
+}
+
+/** `s3://<bucket>/<prefix>/<category>/`: the raw table's location. */
 export function tableLocation(bucket: string, prefix: string, table: CategoryName): string {
-  return `s3://${bucket}/${prefix ? `${prefix}/` : ''}${table}/`;
+  return `s3://${bucket}/${rootOf(prefix)}${table}/`;
+}
+
+const projection = (name: string) => `\${${name}}`;
+
+/** Partition projection's `storage.location.template` of a raw table: the window's partition folder. */
+export function locationTemplate(bucket: string, prefix: string, table: CategoryName): string {
+  return `s3://${bucket}/${partitionTemplate(prefix, table, CATEGORIES[table].window, projection)}`;
 }
 
 /**
- * Partition projection's `storage.location.template`, built with the page writer's own
- * `partitionPrefix`, so it names exactly the directories the writer writes parts into.
+ * The `windows` table: one row per committed window, read from the commit records. `fetch_id` names
+ * the fetch the category's view shows for the window.
  */
-export function locationTemplate(bucket: string, prefix: string, table: CategoryName): string {
-  const partition = TABLES[table].partition.name;
-  const placeholder = (name: string) => `\${${name}}`;
-  const key = partitionPrefix({
-    bucket,
-    prefix,
-    category: table,
-    account: placeholder('account'),
-    partition: `${partition}=${placeholder(partition)}`,
-  });
-  return `s3://${bucket}/${key}`;
+export const WINDOWS_TABLE = {
+  name: 'windows',
+  description: 'One row per committed window: which fetch the views show, its counts, freshness and finality',
+  columns: [
+    col('window_kind', 'string', 'day or month'),
+    col('window_key', 'string', 'The partition value: YYYY-MM-DD (day) or YYYY-MM (month)'),
+    col('window_start', 'string', 'Window start, inclusive (ISO 8601, UTC)'),
+    col('window_end', 'string', 'Window end, exclusive (ISO 8601, UTC)'),
+    col('fetch_id', 'string', 'The committed fetch: its parts are the ones the views show'),
+    col('pages', 'bigint', 'API pages (parts) of the fetch'),
+    col('records', 'bigint', 'Records of the fetch'),
+    col('bytes', 'bigint', 'Gzip bytes of its parts'),
+    col('fetched_at', 'string', 'When the fetch began (ISO 8601): how fresh the window is'),
+    col('committed_at', 'string', 'When it became visible (ISO 8601)'),
+    col('run_id', 'string', 'The run (execution name) that fetched it'),
+    col('execution_id', 'string', 'The execution ARN'),
+    col('status', 'string', 'final (fetched after Datadog stopped restating the window) or provisional'),
+    col('final_after', 'string', "When Datadog stops restating the window (ISO 8601); '' when it never does"),
+    col('manifest', 'string', "S3 key of the fetch's manifest (parts, counts, checksums)"),
+  ] as readonly Column[],
+  partitions: [
+    col('category', 'string', 'Category (partition)'),
+    col('account', 'string', 'Configured Datadog account (partition)'),
+  ] as readonly Column[],
+} as const;
+
+/** `s3://<bucket>/<prefix>/${category}/commits/account=${account}/`: where a windows partition lives. */
+export function windowsLocationTemplate(bucket: string, prefix: string): string {
+  return `s3://${bucket}/${commitsTemplate(prefix, projection)}`;
+}
+
+/** Presto (Athena engine) type, e.g. `array(row(usage_type varchar, value bigint))`. */
+export function prestoType(type: ColumnType): string {
+  if (typeof type === 'string') return type === 'string' ? 'varchar' : type;
+  if ('array' in type) return `array(${prestoType(type.array)})`;
+  if ('map' in type) return `map(varchar, ${prestoType(type.map)})`;
+  return `row(${Object.entries(type.struct)
+    .map(([name, t]) => `${name} ${prestoType(t)}`)
+    .join(', ')})`;
+}
+
+/**
+ * The category's view: the raw rows of the fetch each window's commit record names, and nothing
+ * else. Plain SQL, the same for Athena and DuckDB. Rows landed before fetch ids carry none; they
+ * count as fetch `legacy`, which `npm run migrate` commits for windows that were complete.
+ */
+export function committedViewSql(table: TableDef): string {
+  const q = (name: string) => `"${name}"`;
+  const columns = [...table.columns, ...partitionColumns(table)].map((c) => `r.${q(c.name)}`);
+  return `SELECT ${columns.join(', ')}
+FROM ${q(rawTableName(table.name))} AS r
+JOIN ${q(WINDOWS_TABLE.name)} AS w
+  ON w.category = '${table.name}'
+ AND w.account = r.account
+ AND w.window_key = r.${q(table.partition.name)}
+ AND w.fetch_id = coalesce(r.ingest.fetch_id, '${LEGACY_FETCH_ID}')`;
 }

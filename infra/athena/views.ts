@@ -477,17 +477,25 @@ export function renderView(view: ViewDef, dialect: Dialect): string {
 }
 
 /** The JSON Athena keeps in a Glue view's `ViewOriginalText` (column names lower case, as Athena stores them). */
-export function prestoView(view: ViewDef, schema: string) {
+export function prestoView(
+  sql: string,
+  columns: ReadonlyArray<{ name: string; type: string }>,
+  schema: string,
+) {
   return {
-    originalSql: renderView(view, 'athena'),
+    originalSql: sql,
     catalog: 'awsdatacatalog',
     schema,
-    columns: view.columns.map((c) => ({ name: c.name.toLowerCase(), type: PRESTO_VIEW_TYPES[c.type] })),
+    columns: columns.map((c) => ({ name: c.name.toLowerCase(), type: c.type })),
   };
 }
 
-export function prestoViewOriginalText(view: ViewDef, schema: string): string {
-  return `/* Presto View: ${Buffer.from(JSON.stringify(prestoView(view, schema)), 'utf8').toString('base64')} */`;
+export function prestoViewOriginalText(
+  sql: string,
+  columns: ReadonlyArray<{ name: string; type: string }>,
+  schema: string,
+): string {
+  return `/* Presto View: ${Buffer.from(JSON.stringify(prestoView(sql, columns, schema)), 'utf8').toString('base64')} */`;
 }
 
 // ---------------------------------------------------------------------------------------------

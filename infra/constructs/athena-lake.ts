@@ -12,15 +12,29 @@ import {
 import { Construct } from 'constructs';
 import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
 import {
+  type Column,
+  committedViewSql,
   hiveType,
   locationTemplate,
   partitionColumns,
+  prestoType,
+  rawTableName,
   serdeMappings,
   TABLES,
   type TableDef,
   tableLocation,
+  WINDOWS_TABLE,
+  windowsLocationTemplate,
 } from '../athena/tables.ts';
-import { EXAMPLE_QUERIES, HIVE_VIEW_TYPES, prestoViewOriginalText, VIEWS } from '../athena/views.ts';
+import { windowsTableLocation } from '../../lambdas/core/layout.ts';
+import {
+  EXAMPLE_QUERIES,
+  HIVE_VIEW_TYPES,
+  PRESTO_VIEW_TYPES,
+  prestoViewOriginalText,
+  renderView,
+  VIEWS,
+} from '../athena/views.ts';
 
 /**
  * First day of partition projection's range. The lake keeps data beyond Datadog's 15 months, so
@@ -52,10 +66,12 @@ export interface AthenaLakeProps {
 }
 
 /**
- * The lake in Athena: a Glue database with one table per category (JSON SerDe over the gzip NDJSON
- * parts, partition projection on account and day/month, so no crawler and no MSCK REPAIR), the
- * views (Glue VIRTUAL_VIEW tables holding the Athena SQL of infra/athena/views.ts), a workgroup with
- * its own encrypted results bucket and a scan cutoff, and the example questions as named queries.
+ * The lake in Athena: a Glue database with, per category, a raw table of every landed part (JSON
+ * SerDe over the gzip NDJSON parts, partition projection on account and day/month, so no crawler and
+ * no MSCK REPAIR) and a view named after the category that shows only each window's committed fetch;
+ * the `windows` table of commit records; the views of infra/athena/views.ts (all Glue VIRTUAL_VIEW
+ * tables holding Athena SQL); a workgroup with its own encrypted results bucket and a scan cutoff;
+ * and the example questions as named queries.
  */
 export class AthenaLake extends Construct {
   readonly databaseName: string;
@@ -63,7 +79,9 @@ export class AthenaLake extends Construct {
   readonly resultsBucket: Bucket;
   readonly database: CfnDatabase;
   readonly workGroup: CfnWorkGroup;
+  /** Raw tables (`<category>_raw`) and `windows`. */
   readonly tables: Record<string, CfnTable> = {};
+  /** The category views (named after each category) and the views people query. */
   readonly views: Record<string, CfnTable> = {};
   private readonly dataBucket: IBucket;
   private readonly prefix: string;
@@ -92,37 +110,37 @@ export class AthenaLake extends Construct {
     for (const name of CATEGORY_NAMES) {
       const table = this.table(TABLES[name], props.accounts, projectionStart);
       table.addResourceDependency(this.database);
-      this.tables[name] = table;
+      this.tables[rawTableName(name)] = table;
     }
+    const windows = this.windowsTable(props.accounts);
+    windows.addResourceDependency(this.database);
+    this.tables[WINDOWS_TABLE.name] = windows;
+
+    // The category views keep the ids the tables of the same names had, so an update replaces each
+    // table by its view in place.
+    const categoryViews = CATEGORY_NAMES.map((name) => {
+      const def = TABLES[name];
+      const columns = [...def.columns, ...partitionColumns(def)];
+      return this.view(`Table-${name}`, {
+        name,
+        description: `${def.description}: each window's committed fetch only`,
+        columns: columns.map((c) => ({ name: c.name, hive: hiveType(c.type), presto: prestoType(c.type), comment: c.comment })),
+        sql: committedViewSql(def),
+        after: [this.tables[rawTableName(name)] as CfnTable, windows],
+      });
+    });
 
     let previous: CfnTable | undefined;
     for (const view of VIEWS) {
-      const table = new CfnTable(this, `View-${view.name}`, {
-        catalogId,
-        databaseName: this.databaseName,
-        tableInput: {
-          name: view.name,
-          description: view.description,
-          tableType: 'VIRTUAL_VIEW',
-          parameters: { presto_view: 'true', comment: 'Presto View' },
-          partitionKeys: [],
-          storageDescriptor: {
-            columns: view.columns.map((c) => ({
-              name: c.name.toLowerCase(),
-              type: HIVE_VIEW_TYPES[c.type],
-              comment: c.comment,
-            })),
-            serdeInfo: {},
-          },
-          viewOriginalText: prestoViewOriginalText(view, this.databaseName),
-          viewExpandedText: '/* Presto View */',
-        },
+      const table = this.view(`View-${view.name}`, {
+        name: view.name,
+        description: view.description,
+        columns: view.columns.map((c) => ({ name: c.name, hive: HIVE_VIEW_TYPES[c.type], presto: PRESTO_VIEW_TYPES[c.type], comment: c.comment })),
+        sql: renderView(view, 'athena'),
+        // A view may read the category views and the views before it.
+        after: [...categoryViews, ...(previous ? [previous] : [])],
       });
-      for (const t of Object.values(this.tables)) table.addResourceDependency(t);
-      // A view may read the views before it.
-      if (previous) table.addResourceDependency(previous);
       previous = table;
-      this.views[view.name] = table;
     }
 
     this.resultsBucket = new Bucket(this, 'Results', {
@@ -189,12 +207,12 @@ export class AthenaLake extends Construct {
     const bucket = this.dataBucket.bucketName;
     const partition = def.partition;
     const start = partition.name === 'day' ? projectionStart : projectionStart.slice(0, 7);
-    return new CfnTable(this, `Table-${def.name}`, {
+    return new CfnTable(this, `RawTable-${def.name}`, {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: this.databaseName,
       tableInput: {
-        name: def.name,
-        description: def.description,
+        name: rawTableName(def.name),
+        description: `${def.description}, every fetch (query the ${def.name} view for committed windows only)`,
         tableType: 'EXTERNAL_TABLE',
         parameters: {
           EXTERNAL: 'TRUE',
@@ -229,6 +247,79 @@ export class AthenaLake extends Construct {
               'ignore.malformed.json': 'false',
               ...serdeMappings(def),
             },
+          },
+        },
+      },
+    });
+  }
+
+  /** A Glue VIRTUAL_VIEW holding Athena SQL, as Athena itself stores a `CREATE VIEW`. */
+  private view(
+    id: string,
+    v: {
+      name: string;
+      description: string;
+      columns: Array<{ name: string; hive: string; presto: string; comment: string }>;
+      sql: string;
+      after: CfnTable[];
+    },
+  ): CfnTable {
+    const table = new CfnTable(this, id, {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: v.name,
+        description: v.description,
+        tableType: 'VIRTUAL_VIEW',
+        parameters: { presto_view: 'true', comment: 'Presto View' },
+        partitionKeys: [],
+        storageDescriptor: {
+          columns: v.columns.map((c) => ({ name: c.name.toLowerCase(), type: c.hive, comment: c.comment })),
+          serdeInfo: {},
+        },
+        viewOriginalText: prestoViewOriginalText(
+          v.sql,
+          v.columns.map((c) => ({ name: c.name, type: c.presto })),
+          this.databaseName,
+        ),
+        viewExpandedText: '/* Presto View */',
+      },
+    });
+    for (const t of v.after) table.addResourceDependency(t);
+    this.views[v.name] = table;
+    return table;
+  }
+
+  /** The commit records: partitioned by category and account, one small JSON file per window. */
+  private windowsTable(accounts: readonly string[]): CfnTable {
+    const bucket = this.dataBucket.bucketName;
+    const hive = (c: Column) => ({ name: c.name, type: hiveType(c.type), comment: c.comment });
+    return new CfnTable(this, 'Table-windows', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: WINDOWS_TABLE.name,
+        description: WINDOWS_TABLE.description,
+        tableType: 'EXTERNAL_TABLE',
+        parameters: {
+          EXTERNAL: 'TRUE',
+          classification: 'json',
+          'projection.enabled': 'true',
+          'projection.category.type': 'enum',
+          'projection.category.values': CATEGORY_NAMES.join(','),
+          'projection.account.type': 'enum',
+          'projection.account.values': accounts.join(','),
+          'storage.location.template': windowsLocationTemplate(bucket, this.prefix),
+        },
+        partitionKeys: WINDOWS_TABLE.partitions.map(hive),
+        storageDescriptor: {
+          location: windowsTableLocation(bucket, this.prefix),
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          columns: WINDOWS_TABLE.columns.map(hive),
+          serdeInfo: {
+            serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+            parameters: { 'case.insensitive': 'false', 'ignore.malformed.json': 'false' },
           },
         },
       },

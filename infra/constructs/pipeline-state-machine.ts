@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
@@ -13,6 +13,7 @@ import {
   StateMachine,
   StateMachineType,
   TaskInput,
+  Timeout,
   Wait,
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
@@ -53,6 +54,16 @@ export const STATE = {
 const TRANSIENT = ['DatadogUnavailableError', 'StorageError'];
 
 /**
+ * A Task's timeout: its function's own, so Step Functions and Lambda end an invocation at the same
+ * moment, and the local interpreter (whose default is 60 s) behaves as deployed.
+ */
+function taskTimeout(fn: IFunction): { taskTimeout: Timeout } {
+  const timeout = fn instanceof LambdaFunction ? fn.timeout : undefined;
+  if (!timeout) throw new Error(`${fn.node.path}: the state machine needs the function's timeout`);
+  return { taskTimeout: Timeout.duration(timeout) };
+}
+
+/**
  * Plan → distributed Map over groups (up to 8 consecutive windows of one account and category, each
  * a child execution) → inline Map over the group's windows → per window: invoke the category's
  * function until it says done, waiting in a Wait state when the rate limit says so → summarize each
@@ -71,8 +82,10 @@ export class PipelineStateMachine extends Construct {
         input: JsonPath.entirePayload,
         executionId: JsonPath.stringAt('$$.Execution.Id'),
         executionName: JsonPath.stringAt('$$.Execution.Name'),
+        executionStart: JsonPath.stringAt('$$.Execution.StartTime'),
       }),
       outputPath: '$.Payload',
+      ...taskTimeout(props.planFunction),
     });
 
     const route = new Choice(this, STATE.route);
@@ -86,6 +99,7 @@ export class PipelineStateMachine extends Construct {
         records: JsonPath.numberAt('$.records'),
         bytes: JsonPath.numberAt('$.bytes'),
         final: JsonPath.stringAt('$.final'),
+        outcome: JsonPath.stringAt('$.outcome'),
       },
     });
     const failed = new Pass(this, STATE.failed, {
@@ -105,8 +119,11 @@ export class PipelineStateMachine extends Construct {
         lambdaFunction: fn,
         payload: TaskInput.fromJsonPathAt('$'),
         outputPath: '$.Payload',
+        ...taskTimeout(fn),
       });
       fetch.addRetry({ errors: TRANSIENT, interval: Duration.seconds(10), backoffRate: 2, maxAttempts: 3 });
+      // An invocation that ran out of time is safe to repeat: its pages stand, the retry follows them.
+      fetch.addRetry({ errors: ['States.Timeout'], interval: Duration.seconds(5), maxAttempts: 2 });
       fetch.addCatch(failed, { resultPath: '$.error' });
       fetch.next(check);
       route.when(Condition.stringEquals('$.category', category), fetch);
@@ -128,6 +145,9 @@ export class PipelineStateMachine extends Construct {
       itemSelector: {
         runId: JsonPath.stringAt('$.runId'),
         executionId: JsonPath.stringAt('$.executionId'),
+        executionStart: JsonPath.stringAt('$.executionStart'),
+        // The child execution's redrive count: a redriven window starts a fresh fetch.
+        attempt: JsonPath.numberAt('$$.Execution.RedriveCount'),
         account: JsonPath.stringAt('$.account'),
         category: JsonPath.stringAt('$.category'),
         options: JsonPath.objectAt('$.options'),
@@ -150,6 +170,7 @@ export class PipelineStateMachine extends Construct {
         results: JsonPath.listAt('$.results'),
       }),
       outputPath: '$.Payload',
+      ...taskTimeout(props.summarizeFunction),
     });
     summarizeGroup.addRetry({
       errors: TRANSIENT,
@@ -167,6 +188,7 @@ export class PipelineStateMachine extends Construct {
       itemSelector: {
         runId: JsonPath.stringAt('$.runId'),
         executionId: JsonPath.stringAt('$.executionId'),
+        executionStart: JsonPath.stringAt('$.executionStart'),
         options: JsonPath.objectAt('$.options'),
         account: JsonPath.stringAt('$$.Map.Item.Value.account'),
         category: JsonPath.stringAt('$$.Map.Item.Value.category'),
@@ -189,6 +211,7 @@ export class PipelineStateMachine extends Construct {
         skipped: JsonPath.listAt('$.skipped'),
       }),
       outputPath: '$.Payload',
+      ...taskTimeout(props.summarizeFunction),
     });
 
     summarize.addRetry({ errors: TRANSIENT, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 3 });

@@ -8,7 +8,8 @@ import { emfLine } from '../shared/metrics.ts';
 import type { KeyLoader } from '../shared/secrets.ts';
 import { type FetchLimits, fetchWindow } from './fetch-window.ts';
 import { MAX_WINDOWS_PER_GROUP, type Plan, planRun } from './plan.ts';
-import { readGroupSummaries, runPrefix, writeGroup, writeRunOutput } from './run-store.ts';
+import { runPrefix } from './layout.ts';
+import { readGroupSummaries, writeGroup, writeRunOutput } from './run-store.ts';
 import {
   type GroupResults,
   type GroupSummary,
@@ -38,6 +39,8 @@ export interface Runtime {
 
 export interface LambdaContextLike {
   getRemainingTimeInMillis(): number;
+  /** Aborted when the invocation has timed out (the local runner; in Lambda the runtime ends it). */
+  signal?: AbortSignal;
 }
 
 type RuntimeSource = Runtime | (() => Runtime);
@@ -48,6 +51,8 @@ export interface PlanEvent {
   input: unknown;
   executionId: string;
   executionName: string;
+  /** `$$.Execution.StartTime`. */
+  executionStart?: string;
 }
 
 export function createPlanHandler(source: RuntimeSource, defaultCategories?: readonly CategoryName[]) {
@@ -58,6 +63,7 @@ export function createPlanHandler(source: RuntimeSource, defaultCategories?: rea
       accounts: rt.accounts,
       enabledCategories: rt.enabledCategories,
       executionId: event.executionId,
+      ...(event.executionStart ? { executionStart: event.executionStart } : {}),
       runId: event.executionName,
       bucket: rt.bucket,
       prefix: rt.prefix,
@@ -117,6 +123,7 @@ export function createFetchHandler(category: CategoryName, source: RuntimeSource
       log: rt.log,
       limits: rt.limits,
       remainingMs: () => context.getRemainingTimeInMillis(),
+      ...(context.signal ? { signal: context.signal } : {}),
       clientFor: async (name) => {
         const account = rt.accounts.find((a) => a.name === name) as AccountConfig;
         const keys = await rt.loadKeys(account.secretName, account.site);
@@ -161,7 +168,7 @@ export function createSummarizeHandler(source: RuntimeSource) {
     }
     const output = summarizeRun({
       ...event,
-      detailsUrl: `s3://${rt.bucket}/${runPrefix(store, event.runId)}`,
+      detailsUrl: `s3://${rt.bucket}/${runPrefix(rt.prefix, event.runId)}`,
       groups: await readGroupSummaries(store, event.runId),
     });
     await writeRunOutput(store, event.runId, output);

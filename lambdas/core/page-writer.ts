@@ -2,26 +2,16 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
+  paginateListObjectsV2,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { CategoryName, Window } from '../categories.ts';
+import type { CategoryName } from '../categories.ts';
 import { StorageError } from '../shared/errors.ts';
+import { type PartitionObject, type PartitionRef, parsePartitionKey, partitionPrefix, partKey } from './layout.ts';
 
 const gzip = promisify(gzipCb);
-
-/** Where one window of one category of one account lands. */
-export interface PartitionRef {
-  bucket: string;
-  prefix: string;
-  category: CategoryName;
-  account: string;
-  partition: string;
-}
 
 /** The `ingest` object added to every record. */
 export interface IngestInfo {
@@ -31,6 +21,8 @@ export interface IngestInfo {
   window_end: string;
   page: number;
   fetched_at: string;
+  /** The fetch the record belongs to: the tables show a window's records of its committed fetch only. */
+  fetch_id: string;
 }
 
 export interface PartInfo {
@@ -43,22 +35,16 @@ export interface PartInfo {
   etag: string;
 }
 
-const unquote = (etag: string | undefined): string => (etag ?? '').replace(/"/g, '');
-
-export function partitionPrefix(ref: PartitionRef): string {
-  const root = ref.prefix ? `${ref.prefix}/` : '';
-  return `${root}${ref.category}/account=${ref.account}/${ref.partition}/`;
+/** A part as a writer of the fetch finds it: what it holds, and the cursor of the page after it. */
+export interface StoredPart extends PartInfo {
+  /** '' when this page was the window's last. */
+  next: string;
 }
 
-export function partKey(ref: PartitionRef, page: number): string {
-  return `${partitionPrefix(ref)}part-${String(page).padStart(5, '0')}.json.gz`;
-}
+/** Longest cursor a part can carry in its metadata (S3 allows 2 KB of user metadata per object). */
+export const MAX_CURSOR_BYTES = 1_500;
 
-export function manifestKey(ref: PartitionRef): string {
-  return `${partitionPrefix(ref)}_manifest.json`;
-}
-
-const PART_NAME = /\/part-(\d{5,})\.json\.gz$/;
+export const unquote = (etag: string | undefined): string => (etag ?? '').replace(/"/g, '');
 
 /**
  * NDJSON: each record unchanged, plus `ingest`. Records are objects; the ingest object is spliced
@@ -79,75 +65,147 @@ export function toNdjson(records: readonly unknown[], ingest: IngestInfo): strin
   return out;
 }
 
-async function send<T>(what: string, key: string, action: () => Promise<T>): Promise<T> {
+const statusOf = (error: unknown): number | undefined =>
+  (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
+/** S3 refused a conditional write: the object exists (If-None-Match) or changed (If-Match). */
+export const isPreconditionFailed = (error: unknown): boolean =>
+  statusOf(error) === 412 || (error as Error).name === 'PreconditionFailed';
+
+/** S3 saw two conditional writes of one key at once; the loser may try again. */
+export const isConditionalConflict = (error: unknown): boolean =>
+  statusOf(error) === 409 && (error as Error).name === 'ConditionalRequestConflict';
+
+/** Runs one S3 request, naming the operation and the key in the error that escapes. */
+export async function send<T>(what: string, key: string, action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (error) {
+    if (isPreconditionFailed(error) || (error as Error).name === 'AbortError') throw error;
     throw new StorageError(
       `S3 ${what} ${key} failed: ${(error as Error).name}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
 }
 
-/** Writes one API page as one gzip NDJSON object at its deterministic key (overwriting any earlier run). */
-export async function writePart(
+/** The cursor as S3 metadata (US-ASCII): percent-encoded. */
+function encodeCursor(cursor: string): string {
+  const encoded = encodeURIComponent(cursor);
+  if (Buffer.byteLength(encoded) > MAX_CURSOR_BYTES) {
+    throw new StorageError(
+      `a cursor of ${cursor.length} characters does not fit a part's metadata (at most ${MAX_CURSOR_BYTES} bytes encoded)`,
+    );
+  }
+  return encoded;
+}
+
+export interface PartToWrite {
+  ref: PartitionRef;
+  fetchId: string;
+  page: number;
+  records: readonly unknown[];
+  ingest: IngestInfo;
+  /** The cursor Datadog gave for the page after this one ('' for the last page). */
+  next: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes one API page as one gzip NDJSON object, only if that page of the fetch does not exist yet
+ * (If-None-Match): a part, once written, never changes. Returns undefined when another writer of the
+ * same fetch (a retried or timed-out invocation) wrote the page first; the caller adopts that one.
+ */
+export async function writePart(s3: S3Client, part: PartToWrite): Promise<StoredPart | undefined> {
+  const body = await gzip(Buffer.from(toNdjson(part.records, part.ingest)));
+  const sha256 = createHash('sha256').update(body).digest('hex');
+  const key = partKey(part.ref, part.fetchId, part.page);
+  part.signal?.throwIfAborted();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await send('PutObject', key, () =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: part.ref.bucket,
+            Key: key,
+            Body: body,
+            ContentType: 'application/x-ndjson',
+            IfNoneMatch: '*',
+            Metadata: { records: String(part.records.length), sha256, next: encodeCursor(part.next) },
+          }),
+          { abortSignal: part.signal },
+        ),
+      );
+      const etag = unquote(res.ETag);
+      return { key, page: part.page, records: part.records.length, bytes: body.length, sha256, etag, next: part.next };
+    } catch (error) {
+      if (isPreconditionFailed(error)) return undefined;
+      const conflict = (error as { cause?: unknown }).cause;
+      if (isConditionalConflict(conflict) && attempt < 5) continue;
+      throw error;
+    }
+  }
+}
+
+/** Reads back what a part holds, from the metadata written with it. */
+export async function describePart(
   s3: S3Client,
   ref: PartitionRef,
+  fetchId: string,
   page: number,
-  records: readonly unknown[],
-  ingest: IngestInfo,
-): Promise<PartInfo> {
-  const body = await gzip(Buffer.from(toNdjson(records, ingest)));
-  const sha256 = createHash('sha256').update(body).digest('hex');
-  const key = partKey(ref, page);
-  const res = await send('PutObject', key, () =>
-    s3.send(
-      new PutObjectCommand({
-        Bucket: ref.bucket,
-        Key: key,
-        Body: body,
-        ContentType: 'application/x-ndjson',
-        Metadata: { records: String(records.length), sha256 },
-      }),
-    ),
+  signal?: AbortSignal,
+): Promise<StoredPart> {
+  const key = partKey(ref, fetchId, page);
+  const head = await send('HeadObject', key, () =>
+    s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: key }), { abortSignal: signal }),
   );
-  return { key, page, records: records.length, bytes: body.length, sha256, etag: unquote(res.ETag) };
+  const records = Number(head.Metadata?.records);
+  const sha256 = head.Metadata?.sha256 ?? '';
+  if (!Number.isInteger(records) || records < 0 || !/^[0-9a-f]{64}$/.test(sha256)) {
+    throw new StorageError(`${key} has no valid records/sha256 metadata: it was not written by this pipeline`);
+  }
+  return {
+    key,
+    page,
+    records,
+    bytes: head.ContentLength ?? 0,
+    sha256,
+    etag: unquote(head.ETag),
+    next: decodeURIComponent(head.Metadata?.next ?? ''),
+  };
 }
 
-/** A window starts (or restarts): its old manifest goes first, so no reader trusts a half-rewritten window. */
-export async function beginWindow(s3: S3Client, ref: PartitionRef): Promise<void> {
-  const key = manifestKey(ref);
-  await send('DeleteObject', key, () => s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: key })));
-}
-
-interface ListedPart {
+/** An object of a window's partition folder, as listed. */
+export interface ListedObject {
   key: string;
-  page: number;
   etag: string;
   size: number;
+  what: PartitionObject;
 }
 
-async function listParts(s3: S3Client, ref: PartitionRef): Promise<ListedPart[]> {
-  const parts: ListedPart[] = [];
-  let token: string | undefined;
-  do {
-    const prefix = partitionPrefix(ref);
-    const page = await send('ListObjectsV2', prefix, () =>
-      s3.send(new ListObjectsV2Command({ Bucket: ref.bucket, Prefix: prefix, ContinuationToken: token })),
-    );
-    for (const o of page.Contents ?? []) {
-      const m = o.Key ? PART_NAME.exec(o.Key) : null;
-      if (o.Key && m?.[1])
-        parts.push({ key: o.Key, page: Number(m[1]), etag: unquote(o.ETag), size: o.Size ?? 0 });
+/** Everything in the window's partition folder that belongs to the layout (both generations). */
+export async function listPartition(
+  s3: S3Client,
+  ref: PartitionRef,
+  signal?: AbortSignal,
+): Promise<ListedObject[]> {
+  const prefix = partitionPrefix(ref);
+  const out: ListedObject[] = [];
+  await send('ListObjectsV2', prefix, async () => {
+    const pages = paginateListObjectsV2({ client: s3 }, { Bucket: ref.bucket, Prefix: prefix }, { abortSignal: signal });
+    for await (const page of pages) {
+      for (const o of page.Contents ?? []) {
+        // Only the folder's own objects: a key with a further "/" is not part of the layout.
+        if (!o.Key || o.Key.slice(prefix.length).includes('/')) continue;
+        const what = parsePartitionKey(o.Key);
+        if (what) out.push({ key: o.Key, etag: unquote(o.ETag), size: o.Size ?? 0, what });
+      }
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return parts;
+  });
+  return out;
 }
 
+/** Runs `fn` over `items` with at most `limit` at once, keeping the order of the results. */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -163,140 +221,4 @@ export async function mapLimit<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
-}
-
-/** Reads back what parts of the window hold, from the metadata written with them. */
-export async function describeParts(
-  s3: S3Client,
-  ref: PartitionRef,
-  pages: readonly number[],
-): Promise<PartInfo[]> {
-  return mapLimit(pages, 16, async (page) => {
-    const key = partKey(ref, page);
-    const head = await send('HeadObject', key, () =>
-      s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: key })),
-    );
-    return {
-      key,
-      page,
-      records: Number(head.Metadata?.records ?? Number.NaN),
-      bytes: head.ContentLength ?? 0,
-      sha256: head.Metadata?.sha256 ?? '',
-      etag: unquote(head.ETag),
-    };
-  });
-}
-
-/** Parts 0..pages-1: the ones this invocation wrote and S3 still holds as written, the others read back. */
-async function currentParts(
-  s3: S3Client,
-  ref: PartitionRef,
-  pages: number,
-  listed: readonly ListedPart[],
-  known: readonly PartInfo[],
-): Promise<PartInfo[]> {
-  const onS3 = new Map(listed.map((p) => [p.page, p]));
-  const parts = new Array<PartInfo>(pages);
-  const unknown: number[] = [];
-  for (let page = 0; page < pages; page++) {
-    const k = known.find((p) => p.page === page);
-    const l = onS3.get(page);
-    if (k && l && l.etag === k.etag && l.size === k.bytes) parts[page] = k;
-    else unknown.push(page);
-  }
-  for (const p of await describeParts(s3, ref, unknown)) parts[p.page] = p;
-  return parts;
-}
-
-/** Manifest writes per window before giving up on a window that another execution keeps rewriting. */
-const MANIFEST_ATTEMPTS = 5;
-
-export interface Manifest {
-  version: 1;
-  complete: true;
-  account: string;
-  category: CategoryName;
-  window: Window;
-  pages: number;
-  records: number;
-  bytes: number;
-  parts: PartInfo[];
-  request: { method: 'GET'; path: string; params: Record<string, string> };
-  rate_limit: Record<string, unknown>;
-  execution: { id: string; run_id: string };
-  started_at: string;
-  completed_at: string;
-  /** Parts of an earlier run beyond this run's page count, deleted by this run. */
-  deleted_stale_parts: string[];
-}
-
-/**
- * Completes a window: deletes parts beyond `pages` left by an earlier run, then writes the manifest
- * last, from what S3 holds for parts 0..pages-1.
- */
-export async function completeWindow(
-  s3: S3Client,
-  ref: PartitionRef,
-  pages: number,
-  meta: Omit<
-    Manifest,
-    'version' | 'complete' | 'pages' | 'records' | 'bytes' | 'parts' | 'deleted_stale_parts'
-  >,
-  /** Parts this invocation wrote: no need to read them back unless S3 holds something else now. */
-  known: readonly PartInfo[] = [],
-): Promise<Manifest> {
-  const listed = await listParts(s3, ref);
-  const stale = listed.filter((p) => p.page >= pages).map((p) => p.key);
-  for (let i = 0; i < stale.length; i += 1000) {
-    const batch = stale.slice(i, i + 1000);
-    const result = await send('DeleteObjects', partitionPrefix(ref), () =>
-      s3.send(
-        new DeleteObjectsCommand({
-          Bucket: ref.bucket,
-          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-        }),
-      ),
-    );
-    if (result.Errors?.length) {
-      throw new StorageError(
-        `S3 DeleteObjects under ${partitionPrefix(ref)} failed for ${result.Errors.length} keys`,
-      );
-    }
-  }
-  // Another execution may be rewriting the same window at the same time. The manifest must describe
-  // the bytes S3 ends up holding: read the parts back after writing it, and rewrite it until they hold still.
-  const key = manifestKey(ref);
-  let parts = await currentParts(s3, ref, pages, listed, known);
-  for (let attempt = 1; ; attempt++) {
-    const manifest: Manifest = {
-      version: 1,
-      complete: true,
-      ...meta,
-      pages,
-      records: parts.reduce((sum, p) => sum + p.records, 0),
-      bytes: parts.reduce((sum, p) => sum + p.bytes, 0),
-      parts,
-      deleted_stale_parts: stale,
-    };
-    await send('PutObject', key, () =>
-      s3.send(
-        new PutObjectCommand({
-          Bucket: ref.bucket,
-          Key: key,
-          Body: `${JSON.stringify(manifest, null, 2)}\n`,
-          ContentType: 'application/json',
-        }),
-      ),
-    );
-    // One listing tells whether any part changed since it was described.
-    const relisted = (await listParts(s3, ref)).filter((p) => p.page < pages);
-    const after = await currentParts(s3, ref, pages, relisted, parts);
-    if (after.every((p, i) => p === parts[i])) return manifest;
-    if (attempt >= MANIFEST_ATTEMPTS) {
-      throw new StorageError(
-        `${partitionPrefix(ref)} kept changing while its manifest was written: another execution is rewriting the same window`,
-      );
-    }
-    parts = after;
-  }
 }

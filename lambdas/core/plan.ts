@@ -78,6 +78,8 @@ export const MAX_WINDOWS_PER_GROUP = 8;
 export interface Plan {
   runId: string;
   executionId: string;
+  /** When the execution started: every fetch of this run is ordered by it. */
+  executionStart: string;
   s3Url: string;
   range: { start: string; end: string };
   accounts: string[];
@@ -94,6 +96,8 @@ export interface PlanContext {
   accounts: readonly AccountConfig[];
   enabledCategories: readonly CategoryName[];
   executionId: string;
+  /** `$$.Execution.StartTime`; defaults to `now`. */
+  executionStart?: string;
   runId: string;
   bucket: string;
   prefix: string;
@@ -341,6 +345,7 @@ export function planRun(raw: unknown, ctx: PlanContext): Plan {
   return {
     runId: ctx.runId,
     executionId: ctx.executionId,
+    executionStart: ctx.executionStart ?? ctx.now.toISOString(),
     s3Url: `s3://${ctx.bucket}/${root}`,
     range: { start: range.start.toISOString(), end: range.end.toISOString() },
     accounts: accounts.map((a) => a.name),

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StorageError } from '../shared/errors.ts';
+import { groupResultsKey, groupResultsPrefix, runOutputKey } from './layout.ts';
 import { mapLimit } from './page-writer.ts';
 import type { GroupResults, GroupSummary, RunOutput } from './summarize.ts';
 
@@ -12,17 +12,6 @@ export interface RunStoreRef {
   s3: S3Client;
   bucket: string;
   prefix: string;
-}
-
-/** Execution names are already key-safe; anything else is hashed rather than trusted in a key. */
-export function safeRunId(runId: string): string {
-  return /^[A-Za-z0-9_-]{1,80}$/.test(runId)
-    ? runId
-    : createHash('sha256').update(runId).digest('hex').slice(0, 32);
-}
-
-export function runPrefix(ref: Pick<RunStoreRef, 'prefix'>, runId: string): string {
-  return `${ref.prefix ? `${ref.prefix}/` : ''}_runs/run=${safeRunId(runId)}/`;
 }
 
 async function put(ref: RunStoreRef, key: string, body: unknown): Promise<void> {
@@ -45,24 +34,19 @@ export async function writeGroup(
   group: GroupResults,
   summary: GroupSummary,
 ): Promise<string> {
-  const key = `${runPrefix(ref, group.runId)}groups/${group.account}/${group.category}/${group.start.slice(0, 10)}.json`;
+  const key = groupResultsKey(ref.prefix, group.runId, group);
   await put(ref, key, { summary, results: group.results });
   return key;
 }
 
 /** Every group summary the run's children wrote. */
 export async function readGroupSummaries(ref: RunStoreRef, runId: string): Promise<GroupSummary[]> {
-  const prefix = `${runPrefix(ref, runId)}groups/`;
+  const prefix = groupResultsPrefix(ref.prefix, runId);
   const keys: string[] = [];
-  let token: string | undefined;
   try {
-    do {
-      const page = await ref.s3.send(
-        new ListObjectsV2Command({ Bucket: ref.bucket, Prefix: prefix, ContinuationToken: token }),
-      );
+    for await (const page of paginateListObjectsV2({ client: ref.s3 }, { Bucket: ref.bucket, Prefix: prefix })) {
       for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    }
     return await mapLimit(keys, 16, async (key) => {
       const res = await ref.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: key }));
       const body = JSON.parse(
@@ -76,7 +60,7 @@ export async function readGroupSummaries(ref: RunStoreRef, runId: string): Promi
 }
 
 export async function writeRunOutput(ref: RunStoreRef, runId: string, output: RunOutput): Promise<string> {
-  const key = `${runPrefix(ref, runId)}output.json`;
+  const key = runOutputKey(ref.prefix, runId);
   await put(ref, key, output);
   return key;
 }

@@ -20,6 +20,11 @@ export interface GroupSummary {
   bytes: number;
   /** Windows Datadog may still restate (re-run them later; the re-run replaces them). */
   provisional: number;
+  /**
+   * Windows fetched completely but not shown: a newer execution had committed them first. Not a
+   * failure; their counts are not in `pages`/`records`/`bytes`.
+   */
+  superseded: number;
   failed: number;
   /** The first {@link MAX_FAILURES_LISTED} failures; `failed` has the count. */
   failures: Failure[];
@@ -59,6 +64,7 @@ export interface RunOutput {
       pages: number;
       records: number;
       bytes: number;
+      superseded: number;
       failed: number;
       skipped: number;
     };
@@ -93,6 +99,7 @@ const noCounts = () => ({
   records: 0,
   bytes: 0,
   provisional: 0,
+  superseded: 0,
   failed: 0,
   failures: [],
 });
@@ -101,6 +108,10 @@ export function summarizeGroup(input: GroupResults): GroupSummary {
   const kind = CATEGORIES[input.category].window;
   const g: GroupSummary = { account: input.account, category: input.category, ...noCounts() };
   for (const r of input.results) {
+    if (r.status === 'done' && r.outcome === 'superseded') {
+      g.superseded++;
+      continue;
+    }
     if (r.status === 'done') {
       g.windows++;
       g.pages += r.pages;
@@ -134,12 +145,13 @@ export function summarizeRun(input: RunSummaryInput): RunOutput {
     pages: 0,
     records: 0,
     bytes: 0,
+    superseded: 0,
     failed: 0,
     skipped: input.skipped.reduce((n, s) => n + s.windows, 0),
   };
   for (const g of input.groups) {
     const c = of(g.category);
-    for (const k of ['windows', 'pages', 'records', 'bytes', 'failed'] as const) {
+    for (const k of ['windows', 'pages', 'records', 'bytes', 'superseded', 'failed'] as const) {
       c[k] += g[k];
       totals[k] += g[k];
     }

@@ -1,5 +1,6 @@
 import type { CategoryName, CategoryOptions } from '../categories.ts';
 import type { RateLimitState } from '../shared/datadog-client.ts';
+import type { CommitOutcome } from './commit.ts';
 
 /**
  * One window of one category of one account, as it flows through the state machine's loop.
@@ -9,6 +10,10 @@ import type { RateLimitState } from '../shared/datadog-client.ts';
 export interface WorkItem {
   runId: string;
   executionId: string;
+  /** When the execution started (ISO): with `attempt`, orders fetches of a window, newest wins. */
+  executionStart: string;
+  /** The (child) execution's redrive count: a redriven window starts a fresh fetch. */
+  attempt: number;
   account: string;
   category: CategoryName;
   /** Start of the first window of the item's group (ISO, UTC). */
@@ -36,6 +41,8 @@ export interface WorkItem {
   final: boolean;
   /** When the window's first invocation began; `''` before it. */
   startedAt: string;
+  /** Set when done: `committed` (readers see this fetch) or `superseded` (a newer fetch is committed). */
+  outcome: '' | CommitOutcome;
   rateLimit?: RateLimitState;
 }
 
@@ -57,6 +64,7 @@ export const INITIAL_PROGRESS = {
   throttles: 0,
   final: false,
   startedAt: '',
+  outcome: '',
 } as const satisfies Partial<WorkItem>;
 
 /** What the inner Map keeps of each window when it ends: counts, or the failure. Small on purpose. */
@@ -67,5 +75,7 @@ export interface WindowResult {
   records: number;
   bytes: number;
   final: boolean;
+  /** For a done window: whether its fetch is the one readers see, or a newer one was committed first. */
+  outcome?: '' | CommitOutcome;
   error?: { Error: string; Cause: string };
 }

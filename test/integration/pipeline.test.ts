@@ -69,7 +69,7 @@ describe('Pipeline: hourly_usage through the synthesized state machine', () => {
 
     // Assess: every served record landed exactly once, and nothing else landed
     const expected = expectedIds(env, { ...DEFAULT_OPTIONS, pageSize: 37 });
-    const { lines, manifests, keys } = await readLanded(
+    const { lines, manifests, commits, keys } = await readLanded(
       env.s3.client,
       env.s3.bucket,
       `${PREFIX}/hourly_usage/`,
@@ -91,6 +91,12 @@ describe('Pipeline: hourly_usage through the synthesized state machine', () => {
     for (const [partition, manifest] of manifests) {
       const partKeys = keys.filter((k) => k.startsWith(partition) && k.endsWith('.json.gz'));
       expect(manifest.parts.map((p) => p.key)).toEqual(partKeys);
+      expect(commits.get(partition)).toMatchObject({
+        fetch_id: manifest.fetch_id,
+        pages: manifest.pages,
+        records: manifest.records,
+        bytes: manifest.bytes,
+      });
       expect(manifest.records).toBe(lines.filter((l) => l.key.startsWith(partition)).length);
       expect(manifest.request.params['page[limit]']).toBe('37');
       expect(JSON.stringify(manifest)).not.toContain('sim-api-key');
@@ -102,12 +108,18 @@ describe('Pipeline: hourly_usage through the synthesized state machine', () => {
     }
 
     // Assess: records are unchanged plus ingest
-    const first = lines[0]?.record;
-    expect(first?.ingest).toMatchObject({ account: 'main', category: 'hourly_usage', page: 0 });
+    const firstLine = lines[0];
+    const first = firstLine?.record;
+    expect(first?.ingest).toMatchObject({
+      account: 'main',
+      category: 'hourly_usage',
+      page: 0,
+      fetch_id: manifests.get(firstLine?.key.slice(0, firstLine.key.lastIndexOf('/') + 1) ?? '')?.fetch_id,
+    });
     expect(first?.type).toBe('usage_timeseries');
   });
 
-  it('re-running with another page size leaves exactly the new parts and no duplicates', async () => {
+  it('re-running with another page size replaces each window with the new fetch, no duplicates, old parts gone', async () => {
     // Prepare: the previous test landed the range with page[limit]=37
     const input = { account: 'main', categories: ['hourly_usage'], start: START, end: END, pageSize: 200 };
 
@@ -139,7 +151,9 @@ describe('Pipeline: hourly_usage through the synthesized state machine', () => {
       expect(manifest.request.params['page[limit]']).toBe('200');
       expect(manifest.parts.length).toBe(Math.max(1, Math.ceil(manifest.records / 200)));
     }
-    expect([...manifests.values()].some((m) => m.deleted_stale_parts.length > 0)).toBe(true);
+    // Only the committed fetch's objects remain: the first run's parts and manifests were removed.
+    const manifestKeys = keys.filter((k) => k.includes('/_manifest.'));
+    expect(manifestKeys).toEqual([...manifests.values()].map((m) => m.parts[0]?.key.replace(/part-.*$/, `_manifest.${m.fetch_id}.json`)));
   });
 
   it('reports wrong keys as a clear failure and writes no part', async () => {

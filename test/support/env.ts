@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { Manifest } from '../../lambdas/core/page-writer.ts';
+import type { CommitRecord, Manifest } from '../../lambdas/core/commit.ts';
+import { fetchOfKey, parsePartitionKey, partitionOfCommitKey } from '../../lambdas/core/layout.ts';
 import { type LocalS3, startS3Server } from '../../local/s3-server.ts';
 import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator.ts';
 
@@ -55,25 +56,51 @@ export interface LandedLine {
   record: Record<string, unknown> & { ingest: Record<string, unknown> };
 }
 
-/** Every line of every part under `prefix`, read back through the S3 API. */
-export async function readLanded(
-  s3: S3Client,
-  bucket: string,
-  prefix: string,
-): Promise<{ lines: LandedLine[]; manifests: Map<string, Manifest>; keys: string[] }> {
+export interface Landed {
+  /** Every line of every part, whatever fetch it belongs to. */
+  lines: LandedLine[];
+  /** The lines of each window's committed fetch: what the tables show. */
+  visible: LandedLine[];
+  /** Commit records, by partition folder (`dd/hourly_usage/account=main/day=2026-09-01/`). */
+  commits: Map<string, CommitRecord>;
+  /** The committed fetch's manifest, by partition folder. */
+  manifests: Map<string, Manifest>;
+  keys: string[];
+}
+
+const folderOf = (key: string) => key.slice(0, key.lastIndexOf('/') + 1);
+
+/** Everything under `prefix`, read back through the S3 API. */
+export async function readLanded(s3: S3Client, bucket: string, prefix: string): Promise<Landed> {
   const keys = await listKeys(s3, bucket, prefix);
+  const commits = new Map<string, CommitRecord>();
+  for (const key of keys) {
+    const partition = partitionOfCommitKey(key);
+    if (partition) commits.set(partition, JSON.parse((await getBytes(s3, bucket, key)).toString('utf8')));
+  }
   const lines: LandedLine[] = [];
+  const visible: LandedLine[] = [];
   const manifests = new Map<string, Manifest>();
   for (const key of keys) {
-    const body = await getBytes(s3, bucket, key);
-    if (key.endsWith('/_manifest.json')) {
-      manifests.set(key.slice(0, -'_manifest.json'.length), JSON.parse(body.toString('utf8')));
+    const what = parsePartitionKey(key);
+    const commit = commits.get(folderOf(key));
+    if (what?.kind === 'manifest') {
+      if (commit?.fetch_id === what.fetchId) {
+        manifests.set(folderOf(key), JSON.parse((await getBytes(s3, bucket, key)).toString('utf8')));
+      }
       continue;
     }
-    const text = gunzipSync(body).toString('utf8');
-    for (const line of text.split('\n')) if (line) lines.push({ key, record: JSON.parse(line) });
+    if (what?.kind !== 'part' && what?.kind !== 'legacy-part') continue;
+    const text = gunzipSync(await getBytes(s3, bucket, key)).toString('utf8');
+    const fetch = fetchOfKey(key);
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      const landed = { key, record: JSON.parse(line) };
+      lines.push(landed);
+      if (commit && commit.fetch_id === fetch) visible.push(landed);
+    }
   }
-  return { lines, manifests, keys };
+  return { lines, visible, commits, manifests, keys };
 }
 
 /** Counts of each id: exactly-once means every count is 1. */
