@@ -105,6 +105,9 @@ export function workItem(
   return {
     runId,
     executionId: `arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake:${runId}`,
+    // Now: every call is a newer fetch of the window than the rounds before it.
+    executionStart: new Date().toISOString(),
+    attempt: 0,
     account: 'main',
     category,
     groupStart,

@@ -56,6 +56,8 @@ const handler = createFetchHandler('hourly_usage', runtime);
 const item: WorkItem = {
   runId: 'bench-memory',
   executionId: 'arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake:bench-memory',
+  executionStart: new Date().toISOString(),
+  attempt: 0,
   account: 'main',
   category: 'hourly_usage',
   groupStart: config.windowStart,

@@ -9,16 +9,19 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import {
-  DeleteObjectCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { client as ddClient, v2 } from '@datadog/datadog-api-client';
 import { request } from 'undici';
 import { CATEGORIES, DEFAULT_OPTIONS, type Window } from '../lambdas/categories.ts';
 import { createFetchHandler } from '../lambdas/core/handlers.ts';
-import { type IngestInfo, type PartitionRef, toNdjson, writePart } from '../lambdas/core/page-writer.ts';
+import { fetchIdOf, type PartitionRef } from '../lambdas/core/layout.ts';
+import { type IngestInfo, type StoredPart, toNdjson, writePart } from '../lambdas/core/page-writer.ts';
+import { windowOf } from '../lambdas/core/windows.ts';
 import { ACCEPT, DatadogClient, USER_AGENT } from '../lambdas/shared/datadog-client.ts';
 import { localS3Client } from '../local/s3-server.ts';
 import {
@@ -95,14 +98,41 @@ interface Round {
 
 type Runner = () => Promise<Round>;
 
-const ingestFor = (w: Window, page: number): IngestInfo => ({
+const ingestFor = (w: Window, page: number, fetchId = 'bench'): IngestInfo => ({
   account: 'main',
   category: 'hourly_usage',
   window_start: w.start,
   window_end: w.end,
   page,
   fetched_at: NOW.toISOString(),
+  fetch_id: fetchId,
 });
+
+/** Writes a page as the pipeline does, as a new fetch each round (a part is only ever written once). */
+async function putPage(
+  s3: S3Client,
+  ref: PartitionRef,
+  round: string,
+  page: number,
+  records: unknown[],
+): Promise<StoredPart> {
+  const part = await writePart(s3, {
+    ref,
+    fetchId: round,
+    page,
+    records,
+    ingest: ingestFor(windowOfRef(ref), page, round),
+    next: '',
+  });
+  if (!part) throw new Error(`${ref.partition} page ${page} of ${round} was written twice`);
+  return part;
+}
+
+const windowOfRef = (ref: PartitionRef): Window =>
+  windowOf('day', new Date(`${ref.partition.slice(4)}T00:00:00Z`));
+
+/** A fetch id no earlier round used. */
+const newRound = () => fetchIdOf(new Date().toISOString(), `bench-${Math.random()}`, 0);
 
 const refFor = (prefix: string, w: Window): PartitionRef => ({
   bucket: 'lake',
@@ -124,7 +154,7 @@ function breakdownOf(
   const desc = Object.fromEntries(components.map(([n, d]) => [n, d]));
   // Requests per page as the pipeline sent them: parts (PutObject beyond one manifest per window) and
   // HeadObjects; the `window` component covers the per-window Delete, List and manifest PutObject.
-  const putsPerPage = ((ops.PutObject ?? windows) - windows) / pages;
+  const putsPerPage = ((ops.PutObject ?? 2 * windows) - 2 * windows) / pages;
   const headsPerPage = (ops.HeadObject ?? 0) / pages;
   const parts = [
     { component: 'raw', description: 'raw bound: JSON.parse + NDJSON + gzip', cpuMsPerPage: perPage('raw') },
@@ -230,6 +260,7 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
     // 2. The pipeline's per-page path alone: DatadogClient.get + writePart (no manifest, no begin/complete).
     const ddc = new DatadogClient({ ...KEYS, baseUrlOverride: servers.simUrl });
     const pipelinePages: Runner = async () => {
+      const fetchRound = newRound();
       let records = 0;
       let pages = 0;
       for (const w of windows) {
@@ -243,7 +274,7 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
             data: unknown[];
             meta?: { pagination?: { next_record_id?: string | null } };
           };
-          const info = await writePart(s3, refFor(`${PREFIX}-pages`, w), page, body.data, ingestFor(w, page));
+          const info = await putPage(s3, refFor(`${PREFIX}-pages`, w), fetchRound, page, body.data);
           records += info.records;
           pages++;
           cursor = body.meta?.pagination?.next_record_id ?? '';
@@ -273,6 +304,7 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
     });
     const api = new v2.UsageMeteringApi(configuration);
     const official: Runner = async () => {
+      const fetchRound = newRound();
       let records = 0;
       let pages = 0;
       for (const w of windows) {
@@ -287,7 +319,7 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
             ...(cursor ? { pageNextRecordId: cursor } : {}),
           });
           const plain = v2.ObjectSerializer.serialize(res.data ?? [], 'Array<HourlyUsage>', '') as unknown[];
-          const info = await writePart(s3, refFor(`${PREFIX}-official`, w), page, plain, ingestFor(w, page));
+          const info = await putPage(s3, refFor(`${PREFIX}-official`, w), fetchRound, page, plain);
           records += info.records;
           pages++;
           cursor = res.meta?.pagination?.nextRecordId ?? undefined;
@@ -299,6 +331,7 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
 
     // 5. Datadog's pseudo-code: sequential GETs (built-in fetch), `sleep 5 s` between pages — scaled down.
     const pseudo: Runner = async () => {
+      const fetchRound = newRound();
       let records = 0;
       let pages = 0;
       let sleeps = 0;
@@ -317,13 +350,7 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
             data: unknown[];
             meta?: { pagination?: { next_record_id?: string | null } };
           };
-          const info = await writePart(
-            s3,
-            refFor(`${PREFIX}-pseudo`, w),
-            page,
-            body.data,
-            ingestFor(w, page),
-          );
+          const info = await putPage(s3, refFor(`${PREFIX}-pseudo`, w), fetchRound, page, body.data);
           records += info.records;
           pages++;
           cursor = body.meta?.pagination?.next_record_id ?? '';
@@ -373,7 +400,7 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
       ],
       [
         'head',
-        'S3 HeadObject of a part (what completeWindow → describeParts sends for each part)',
+        'S3 HeadObject of a part (what completeFetch → describePart sends for a part it did not write)',
         async () => {
           for (const i of bodies.keys()) {
             await s3.send(new HeadObjectCommand({ Bucket: servers.bucket, Key: componentKey(i) }));
@@ -383,13 +410,18 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
       ],
       [
         'window',
-        `S3 per window, spread over its pages: DeleteObject (beginWindow), ListObjectsV2 + manifest PutObject (completeWindow); ${windows.length} windows / ${captured.length} pages`,
+        `S3 per window, spread over its pages: GetObject of the commit record and ListObjectsV2 (first invocation), ListObjectsV2 + manifest PutObject + GetObject + commit-record PutObject + ListObjectsV2 (completeFetch); ${windows.length} windows / ${captured.length} pages`,
         async () => {
           for (const w of windows) {
             const prefix = `${PREFIX}-components/${w.partition}/`;
-            await s3.send(
-              new DeleteObjectCommand({ Bucket: servers.bucket, Key: `${prefix}_manifest.json` }),
-            );
+            const commit = `${PREFIX}-components/commits/${w.partition}.json`;
+            const getCommit = () =>
+              s3.send(new GetObjectCommand({ Bucket: servers.bucket, Key: commit })).then(
+                (r) => (r.Body as { transformToString(): Promise<string> }).transformToString(),
+                () => '',
+              );
+            await getCommit();
+            await s3.send(new ListObjectsV2Command({ Bucket: servers.bucket, Prefix: prefix }));
             await s3.send(new ListObjectsV2Command({ Bucket: servers.bucket, Prefix: prefix }));
             const parts = captured
               .filter((c) => c.window === w)
@@ -404,10 +436,19 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
               new PutObjectCommand({
                 Bucket: servers.bucket,
                 Key: `${prefix}_manifest.json`,
-                Body: `${JSON.stringify({ version: 1, parts, request: def.params(w, options) }, null, 2)}\n`,
+                Body: `${JSON.stringify({ version: 2, parts, request: def.params(w, options) }, null, 2)}\n`,
                 ContentType: 'application/json',
               }),
             );
+            await getCommit();
+            await s3.send(
+              new PutObjectCommand({
+                Bucket: servers.bucket,
+                Key: commit,
+                Body: `${JSON.stringify({ window_key: w.partition, records: parts.length * 500 })}\n`,
+              }),
+            );
+            await s3.send(new ListObjectsV2Command({ Bucket: servers.bucket, Prefix: prefix }));
           }
           return { records: 0, pages: captured.length };
         },

@@ -5,7 +5,12 @@
  */
 
 import { CATEGORIES, type CategoryOptions, DEFAULT_OPTIONS } from '../lambdas/categories.ts';
+import { fetchIdOf } from '../lambdas/core/layout.ts';
 import { writePart } from '../lambdas/core/page-writer.ts';
+
+/** The fixed-sleep loop's pages: one fetch, each page written once. */
+const LOOP_FETCH = fetchIdOf(new Date().toISOString(), 'fixed-sleep-loop', 0);
+
 import { runLocal } from '../local/runner.ts';
 import {
   ACCOUNTS,
@@ -166,13 +171,21 @@ export async function runRateLimit(
             account: 'main',
             partition: w.partition,
           };
-          await writePart(loopEnv.s3.client, ref, page, recs, {
-            account: 'main',
-            category: 'hourly_usage',
-            window_start: w.start,
-            window_end: w.end,
+          await writePart(loopEnv.s3.client, {
+            ref,
+            fetchId: LOOP_FETCH,
             page,
-            fetched_at: NOW.toISOString(),
+            records: recs,
+            next: '',
+            ingest: {
+              account: 'main',
+              category: 'hourly_usage',
+              window_start: w.start,
+              window_end: w.end,
+              page,
+              fetched_at: NOW.toISOString(),
+              fetch_id: LOOP_FETCH,
+            },
           });
         },
         windows,

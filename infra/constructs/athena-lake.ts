@@ -11,6 +11,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
+import { windowsTableLocation } from '../../lambdas/core/layout.ts';
 import {
   type Column,
   committedViewSql,
@@ -26,7 +27,6 @@ import {
   WINDOWS_TABLE,
   windowsLocationTemplate,
 } from '../athena/tables.ts';
-import { windowsTableLocation } from '../../lambdas/core/layout.ts';
 import {
   EXAMPLE_QUERIES,
   HIVE_VIEW_TYPES,
@@ -124,7 +124,12 @@ export class AthenaLake extends Construct {
       return this.view(`Table-${name}`, {
         name,
         description: `${def.description}: each window's committed fetch only`,
-        columns: columns.map((c) => ({ name: c.name, hive: hiveType(c.type), presto: prestoType(c.type), comment: c.comment })),
+        columns: columns.map((c) => ({
+          name: c.name,
+          hive: hiveType(c.type),
+          presto: prestoType(c.type),
+          comment: c.comment,
+        })),
         sql: committedViewSql(def),
         after: [this.tables[rawTableName(name)] as CfnTable, windows],
       });
@@ -135,7 +140,12 @@ export class AthenaLake extends Construct {
       const table = this.view(`View-${view.name}`, {
         name: view.name,
         description: view.description,
-        columns: view.columns.map((c) => ({ name: c.name, hive: HIVE_VIEW_TYPES[c.type], presto: PRESTO_VIEW_TYPES[c.type], comment: c.comment })),
+        columns: view.columns.map((c) => ({
+          name: c.name,
+          hive: HIVE_VIEW_TYPES[c.type],
+          presto: PRESTO_VIEW_TYPES[c.type],
+          comment: c.comment,
+        })),
         sql: renderView(view, 'athena'),
         // A view may read the category views and the views before it.
         after: [...categoryViews, ...(previous ? [previous] : [])],

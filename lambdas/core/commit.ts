@@ -109,7 +109,11 @@ export async function readCommit(
  * already. A compare-and-set on the record's ETag: two committers never both win, and the older
  * one never overwrites the newer.
  */
-export async function swapCommit(s3: S3Client, ref: PartitionRef, record: CommitRecord): Promise<CommitOutcome> {
+export async function swapCommit(
+  s3: S3Client,
+  ref: PartitionRef,
+  record: CommitRecord,
+): Promise<CommitOutcome> {
   const key = commitKey(ref);
   for (let attempt = 1; attempt <= COMMIT_ATTEMPTS; attempt++) {
     const current = await readCommit(s3, ref);
@@ -130,7 +134,8 @@ export async function swapCommit(s3: S3Client, ref: PartitionRef, record: Commit
       return 'committed';
     } catch (error) {
       // Someone else committed in between: read again and decide again.
-      if (isPreconditionFailed(error) || isConditionalConflict((error as { cause?: unknown }).cause)) continue;
+      if (isPreconditionFailed(error) || isConditionalConflict((error as { cause?: unknown }).cause))
+        continue;
       throw error;
     }
   }
@@ -140,7 +145,12 @@ export async function swapCommit(s3: S3Client, ref: PartitionRef, record: Commit
 }
 
 /** Deletes objects in batches of 1,000, failing on any key S3 would not delete. */
-export async function deleteKeys(s3: S3Client, bucket: string, keys: readonly string[], where: string): Promise<void> {
+export async function deleteKeys(
+  s3: S3Client,
+  bucket: string,
+  keys: readonly string[],
+  where: string,
+): Promise<void> {
   for (let i = 0; i < keys.length; i += 1000) {
     const batch = keys.slice(i, i + 1000);
     const result = await send('DeleteObjects', where, () =>

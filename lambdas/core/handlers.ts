@@ -7,8 +7,8 @@ import type { Logger } from '../shared/log.ts';
 import { emfLine } from '../shared/metrics.ts';
 import type { KeyLoader } from '../shared/secrets.ts';
 import { type FetchLimits, fetchWindow } from './fetch-window.ts';
-import { MAX_WINDOWS_PER_GROUP, type Plan, planRun } from './plan.ts';
 import { runPrefix } from './layout.ts';
+import { MAX_WINDOWS_PER_GROUP, type Plan, planRun } from './plan.ts';
 import { readGroupSummaries, writeGroup, writeRunOutput } from './run-store.ts';
 import {
   type GroupResults,
@@ -105,6 +105,12 @@ function checkItem(item: WorkItem, expected: CategoryName, rt: Runtime): void {
   }
   if (typeof item.cursor !== 'string' || !Number.isInteger(item.part) || item.part < 0) {
     throw new InputError('cursor', 'the work item has no valid cursor/part');
+  }
+  if (typeof item.executionStart !== 'string' || Number.isNaN(Date.parse(item.executionStart))) {
+    throw new InputError('executionStart', 'expected the execution start time (ISO 8601)');
+  }
+  if (!Number.isInteger(item.attempt) || item.attempt < 0 || item.attempt > 9_999) {
+    throw new InputError('attempt', "expected the execution's redrive count, 0 to 9999");
   }
 }
 

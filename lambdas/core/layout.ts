@@ -89,6 +89,12 @@ export function partitionOfCommitKey(key: string): string | undefined {
   return m ? `${m[1] ?? ''}${m[2]}/${m[3]}/${m[4]}/` : undefined;
 }
 
+/** The commit record of a partition folder (`…/<category>/account=<a>/<partition>/`). */
+export function commitKeyOfPartition(folder: string): string | undefined {
+  const m = /^(.*\/)?([^/]+)\/(account=[^/]+)\/((?:day|month)=[^/]+)\/$/.exec(folder);
+  return m ? `${m[1] ?? ''}${m[2]}/commits/${m[3]}/${m[4]}.json` : undefined;
+}
+
 export function commitsPrefix(prefix: string, category: CategoryName): string {
   return `${categoryPrefix(prefix, category)}commits/`;
 }

@@ -3,13 +3,19 @@ import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import {
   HeadObjectCommand,
-  paginateListObjectsV2,
   PutObjectCommand,
+  paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { CategoryName } from '../categories.ts';
 import { StorageError } from '../shared/errors.ts';
-import { type PartitionObject, type PartitionRef, parsePartitionKey, partitionPrefix, partKey } from './layout.ts';
+import {
+  type PartitionObject,
+  type PartitionRef,
+  parsePartitionKey,
+  partitionPrefix,
+  partKey,
+} from './layout.ts';
 
 const gzip = promisify(gzipCb);
 
@@ -137,7 +143,15 @@ export async function writePart(s3: S3Client, part: PartToWrite): Promise<Stored
         ),
       );
       const etag = unquote(res.ETag);
-      return { key, page: part.page, records: part.records.length, bytes: body.length, sha256, etag, next: part.next };
+      return {
+        key,
+        page: part.page,
+        records: part.records.length,
+        bytes: body.length,
+        sha256,
+        etag,
+        next: part.next,
+      };
     } catch (error) {
       if (isPreconditionFailed(error)) return undefined;
       const conflict = (error as { cause?: unknown }).cause;
@@ -162,7 +176,9 @@ export async function describePart(
   const records = Number(head.Metadata?.records);
   const sha256 = head.Metadata?.sha256 ?? '';
   if (!Number.isInteger(records) || records < 0 || !/^[0-9a-f]{64}$/.test(sha256)) {
-    throw new StorageError(`${key} has no valid records/sha256 metadata: it was not written by this pipeline`);
+    throw new StorageError(
+      `${key} has no valid records/sha256 metadata: it was not written by this pipeline`,
+    );
   }
   return {
     key,
@@ -192,7 +208,11 @@ export async function listPartition(
   const prefix = partitionPrefix(ref);
   const out: ListedObject[] = [];
   await send('ListObjectsV2', prefix, async () => {
-    const pages = paginateListObjectsV2({ client: s3 }, { Bucket: ref.bucket, Prefix: prefix }, { abortSignal: signal });
+    const pages = paginateListObjectsV2(
+      { client: s3 },
+      { Bucket: ref.bucket, Prefix: prefix },
+      { abortSignal: signal },
+    );
     for await (const page of pages) {
       for (const o of page.Contents ?? []) {
         // Only the folder's own objects: a key with a further "/" is not part of the layout.

@@ -1,4 +1,4 @@
-import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { StorageError } from '../shared/errors.ts';
 import { groupResultsKey, groupResultsPrefix, runOutputKey } from './layout.ts';
 import { mapLimit } from './page-writer.ts';
@@ -44,7 +44,10 @@ export async function readGroupSummaries(ref: RunStoreRef, runId: string): Promi
   const prefix = groupResultsPrefix(ref.prefix, runId);
   const keys: string[] = [];
   try {
-    for await (const page of paginateListObjectsV2({ client: ref.s3 }, { Bucket: ref.bucket, Prefix: prefix })) {
+    for await (const page of paginateListObjectsV2(
+      { client: ref.s3 },
+      { Bucket: ref.bucket, Prefix: prefix },
+    )) {
       for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
     }
     return await mapLimit(keys, 16, async (key) => {

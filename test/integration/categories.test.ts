@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORIES, type CategoryName, type WindowKind } from '../../lambdas/categories.ts';
-import type { Manifest } from '../../lambdas/core/page-writer.ts';
+import type { Manifest } from '../../lambdas/core/commit.ts';
 import { parseOptions } from '../../lambdas/core/plan.ts';
 import type { CategorySummary } from '../../lambdas/core/summarize.ts';
 import {
@@ -118,7 +118,8 @@ async function expectLandedExactlyOnce(
   }
 
   const root = `${PREFIX}/${category}/account=${input.account}/`;
-  const { lines, manifests, keys } = await readLanded(env.s3.client, env.s3.bucket, root);
+  const { lines, visible, manifests, commits, keys } = await readLanded(env.s3.client, env.s3.bucket, root);
+  expect(visible).toEqual(lines);
   const landed = countIds(
     lines.map(({ record }) => {
       const { ingest: _ingest, ...served } = record;
@@ -138,6 +139,7 @@ async function expectLandedExactlyOnce(
     expect(manifest.parts.map((p) => p.key)).toEqual(partKeys);
     expect(manifest.pages).toBe(partKeys.length);
     expect(manifest.records).toBe(lines.filter((l) => l.key.startsWith(partition)).length);
+    expect(commits.get(partition)).toMatchObject({ fetch_id: manifest.fetch_id, records: manifest.records });
   }
   return { manifests, expected };
 }

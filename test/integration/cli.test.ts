@@ -51,8 +51,12 @@ describe('Function: npm start (local/cli.ts)', () => {
     expect(output.output.categories.hourly_usage.windows).toBe(3);
     const keys = await listKeys(env.s3.client, 'cli-bucket', 'dd/hourly_usage/');
     for (const day of ['2026-09-01', '2026-09-02', '2026-09-03']) {
-      expect(keys).toContain(`dd/hourly_usage/account=main/day=${day}/part-00000.json.gz`);
-      expect(keys).toContain(`dd/hourly_usage/account=main/day=${day}/_manifest.json`);
+      const folder = `dd/hourly_usage/account=main/day=${day}/`;
+      expect(keys.filter((k) => k.startsWith(folder)).map((k) => k.slice(folder.length))).toEqual([
+        expect.stringMatching(/^_manifest\.\d{8}T\d{9}Z-0000-[0-9a-f]{8}\.json$/),
+        expect.stringMatching(/^part-00000\.\d{8}T\d{9}Z-0000-[0-9a-f]{8}\.json\.gz$/),
+      ]);
+      expect(keys).toContain(`dd/hourly_usage/commits/account=main/day=${day}.json`);
     }
     expect(keys.some((k) => k.includes('day=2026-09-04'))).toBe(false);
     expect(lines.some((l) => l.includes('pages') && l.includes('done'))).toBe(true);

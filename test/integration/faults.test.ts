@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { CATEGORIES } from '../../lambdas/categories.ts';
+import { fetchOfKey, parsePartitionKey } from '../../lambdas/core/layout.ts';
 import type { PartInfo } from '../../lambdas/core/page-writer.ts';
 import { parseOptions } from '../../lambdas/core/plan.ts';
 import type { CategorySummary } from '../../lambdas/core/summarize.ts';
@@ -140,10 +141,13 @@ async function expectExactlyOnce(fx: Fixture, check: Check): Promise<{ expected:
   const served = new Set(sim.served.filter((s) => s.category === CATEGORY).map((s) => s.id));
 
   // Read back through the S3 API (not through the proxy: reads are not under test).
-  const { lines, manifests, keys } = await readLanded(fx.env.s3.client, fx.env.s3.bucket, ROOT);
-  const inComplete = lines.filter((l) => manifests.has(l.key.slice(0, l.key.lastIndexOf('/') + 1)));
+  const { lines, visible, manifests, commits, keys } = await readLanded(
+    fx.env.s3.client,
+    fx.env.s3.bucket,
+    ROOT,
+  );
   const counts = countIds(
-    inComplete.map(({ record }) => {
+    visible.map(({ record }) => {
       const { ingest: _ingest, ...own } = record;
       return sim.recordId(CATEGORY, own);
     }),
@@ -195,18 +199,25 @@ async function expectExactlyOnce(fx: Fixture, check: Check): Promise<{ expected:
   expect(unexpected).toEqual([]);
   for (const id of expected) expect(served.has(id)).toBe(true);
 
-  // One manifest per complete window, none for a failed one; nothing else under the category.
+  // One committed fetch per complete window, none for a failed one; nothing else under the category.
   expect([...manifests.keys()].sort()).toEqual(complete.map((w) => `${ROOT}${w.partition}/`).sort());
-  const stray = keys.filter((k) => !/\/(part-\d{5}\.json\.gz|_manifest\.json)$/.test(k));
+  expect([...commits.keys()].sort()).toEqual([...manifests.keys()].sort());
+  const stray = keys.filter(
+    (k) => parsePartitionKey(k)?.kind !== 'part' && parsePartitionKey(k)?.kind !== 'manifest',
+  );
   expect(stray).toEqual([]);
-  for (const key of keys.filter((k) => k.endsWith('.json.gz'))) {
-    const partition = key.slice(ROOT.length, key.lastIndexOf('/'));
-    expect(manifests.has(`${ROOT}${partition}/`) || failed.has(partition)).toBe(true);
+  // A complete window holds only its committed fetch; a failed one only what its failed fetch left.
+  for (const key of keys) {
+    const folder = key.slice(0, key.lastIndexOf('/') + 1);
+    const partition = folder.slice(ROOT.length, -1);
+    expect(commits.get(folder)?.fetch_id === fetchOfKey(key) || failed.has(partition)).toBe(true);
   }
 
   // Each manifest: its parts are exactly the objects there, pages 0..n-1, counts, bytes and sha256.
   for (const [partition, manifest] of manifests) {
-    const partKeys = keys.filter((k) => k.startsWith(partition) && k.endsWith('.json.gz'));
+    const partKeys = keys.filter(
+      (k) => k.startsWith(partition) && k.endsWith('.json.gz') && fetchOfKey(k) === manifest.fetch_id,
+    );
     expect(manifest.parts.map((p) => p.key)).toEqual(partKeys);
     expect(manifest.parts.map((p) => p.page)).toEqual(partKeys.map((_, i) => i));
     expect(manifest.pages).toBe(partKeys.length);
@@ -471,7 +482,7 @@ describe('Faults: S3 misbehaves, nothing is lost or doubled', () => {
     const summary = summaryOf(failing);
     expect(summary.failed).toBe(1);
     expect(summary.failures[0]).toMatchObject({ window: `day=${D1}`, error: 'StorageError' });
-    expect(summary.failures[0]?.message).toMatch(/S3 PutObject .*day=.*part-00000\.json\.gz failed/);
+    expect(summary.failures[0]?.message).toMatch(/S3 PutObject .*day=.*part-00000\.[^/]+\.json\.gz failed/);
     await expectExactlyOnce(fx, {
       group: 'S3 PutObject failing persistently for one partition: the failing run',
       outcome: 'E_FAIL (StorageError) for that window; the other window landed',
@@ -530,9 +541,9 @@ describe('Faults: runs that overlap or repeat', () => {
     // Assess: both succeed; whatever manifest is last, it describes the objects that are there
     expect(a.output.execution_status).toBe('S_OK');
     expect(b.output.execution_status).toBe('S_OK');
-    expect(fast.requests.filter((r) => r.method === 'PUT' && r.key.endsWith('_manifest.json'))).toHaveLength(
-      1,
-    );
+    expect(
+      fast.requests.filter((r) => r.method === 'PUT' && /\/_manifest\.[^/]+\.json$/.test(r.key)),
+    ).toHaveLength(1);
     await expectExactlyOnce(fx, {
       group: 'the same window run twice at once, one reading S3 back slowly',
       outcome: 'S_OK twice',
@@ -565,9 +576,8 @@ describe('Faults: runs that overlap or repeat', () => {
     for (const [partition, manifest] of after.manifests) {
       const previous = before.manifests.get(partition);
       expect(manifest.pages).toBeLessThan(previous?.pages ?? 0);
-      expect(manifest.deleted_stale_parts).toEqual(
-        (previous?.parts ?? []).slice(manifest.pages).map((p) => p.key),
-      );
+      // The first fetch is gone whole: the window holds the restated fetch only.
+      for (const part of previous?.parts ?? []) expect(after.keys).not.toContain(part.key);
     }
     expect(summaryOf(rerun).records).toBe(expected.size);
   });

@@ -110,6 +110,8 @@ function workItem(category: CategoryName, groupStart: string, extra: Record<stri
   return {
     runId: 'keys-test',
     executionId: 'arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake:keys-test',
+    executionStart: new Date().toISOString(),
+    attempt: 0,
     account: 'main',
     category,
     groupStart,

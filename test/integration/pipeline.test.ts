@@ -153,7 +153,9 @@ describe('Pipeline: hourly_usage through the synthesized state machine', () => {
     }
     // Only the committed fetch's objects remain: the first run's parts and manifests were removed.
     const manifestKeys = keys.filter((k) => k.includes('/_manifest.'));
-    expect(manifestKeys).toEqual([...manifests.values()].map((m) => m.parts[0]?.key.replace(/part-.*$/, `_manifest.${m.fetch_id}.json`)));
+    expect(manifestKeys).toEqual(
+      [...manifests.values()].map((m) => m.parts[0]?.key.replace(/part-.*$/, `_manifest.${m.fetch_id}.json`)),
+    );
   });
 
   it('reports wrong keys as a clear failure and writes no part', async () => {

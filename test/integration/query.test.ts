@@ -16,6 +16,7 @@ import {
 import { parseSettings } from '../../infra/config.ts';
 import { synthesizeStack } from '../../infra/definition.ts';
 import { CATEGORIES, CATEGORY_NAMES, type CategoryName, DEFAULT_OPTIONS } from '../../lambdas/categories.ts';
+import { commitKey, parsePartitionKey, partitionOfCommitKey, partKey } from '../../lambdas/core/layout.ts';
 import { windowsFor } from '../../lambdas/core/windows.ts';
 import { type LocalLake, main, openLocalLake } from '../../local/query.ts';
 import { runLocal } from '../../local/runner.ts';
@@ -90,7 +91,7 @@ describe('Function: openLocalLake (tables and views over a local run)', () => {
     const { template } = synthesizeStack(parseSettings({ prefix: PREFIX, accounts: ACCOUNTS }));
     const tables = Object.values(template.findResources('AWS::Glue::Table'))
       .map((r) => r.Properties.TableInput)
-      .filter((t) => t.TableType === 'EXTERNAL_TABLE')
+      .filter((t) => t.TableType === 'EXTERNAL_TABLE' && t.Name.endsWith('_raw'))
       .map((t) => {
         const join = t.Parameters['storage.location.template']['Fn::Join'] as [string, unknown[]];
         const location = join[1].map((p) => (typeof p === 'string' ? p : env.s3.bucket)).join(join[0]);
@@ -107,7 +108,7 @@ describe('Function: openLocalLake (tables and views over a local run)', () => {
         };
       });
     const keys = await listKeys(env.s3.client, env.s3.bucket, `${PREFIX}/`);
-    const parts = keys.filter((k) => /\/part-\d{5,}\.json\.gz$/.test(k));
+    const parts = keys.filter((k) => parsePartitionKey(k)?.kind === 'part');
 
     // Act: resolve each part against every table's template
     const resolved = parts.map((key) => {
@@ -148,11 +149,19 @@ describe('Function: openLocalLake (tables and views over a local run)', () => {
       expect(table.location.replace(`\${account}`, account).replace(`\${${table.partition}}`, value)).toBe(
         dir,
       );
-      expect(key.startsWith(`${PREFIX}/${table.name}/`)).toBe(true);
+      expect(key.startsWith(`${PREFIX}/${table.name.replace(/_raw$/, '')}/`)).toBe(true);
     }
-    // Everything else is a manifest (ignored by Athena: it starts with _) or run bookkeeping outside the tables.
+    // Everything else is a manifest (ignored by Athena: it starts with _), run bookkeeping, or a
+    // commit record, which lies outside every partition folder the tables read.
     for (const key of keys.filter((k) => !parts.includes(k))) {
-      expect(key.split('/').some((segment) => segment.startsWith('_'))).toBe(true);
+      const hidden = key.split('/').some((segment) => segment.startsWith('_'));
+      expect(hidden || partitionOfCommitKey(key) !== undefined, key).toBe(true);
+      if (!hidden) {
+        const dir = `s3://${env.s3.bucket}/${key.slice(0, key.lastIndexOf('/') + 1)}`;
+        for (const t of tables) {
+          expect(dir.startsWith(t.location.slice(0, t.location.indexOf('${')))).toBe(false);
+        }
+      }
     }
   });
 
@@ -348,13 +357,32 @@ describe('Function: openLocalLake (tables and views over a local run)', () => {
   });
 });
 
-/** A gzip NDJSON part where s3rver keeps it: `<data-dir>/s3/local/datadog/<table>/account=…/<partition>/`. */
+const FETCH = '20261115T000000000Z-0000-0a1b2c3d';
+
+/**
+ * A committed window as a run leaves it, where s3rver keeps it (`<data-dir>/s3/local/<key>._S3rver_object`):
+ * one gzip NDJSON part of fetch {@link FETCH}, and the commit record naming that fetch.
+ */
 function writePart(dataDir: string, table: CategoryName, account: string, value: string, records: unknown[]) {
-  const dir = path.join(dataDir, 's3', 'local', 'datadog', table, `account=${account}`);
-  const partitionDir = path.join(dir, `${TABLES[table].partition.name}=${value}`);
-  mkdirSync(partitionDir, { recursive: true });
-  const lines = records.map((r) => `${JSON.stringify(r)}\n`).join('');
-  writeFileSync(path.join(partitionDir, 'part-00000.json.gz._S3rver_object'), gzipSync(lines));
+  const ref = {
+    prefix: 'datadog',
+    category: table,
+    account,
+    partition: `${TABLES[table].partition.name}=${value}`,
+  };
+  const put = (key: string, body: Buffer | string) => {
+    const file = path.join(dataDir, 's3', 'local', `${key}._S3rver_object`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, body);
+  };
+  const lines = records
+    .map((r) => {
+      const record = r as { ingest: Record<string, unknown> };
+      return `${JSON.stringify({ ...record, ingest: { ...record.ingest, fetch_id: FETCH } })}\n`;
+    })
+    .join('');
+  put(partKey(ref, FETCH, 0), gzipSync(lines));
+  put(commitKey(ref), `${JSON.stringify({ window_key: value, fetch_id: FETCH, records: records.length })}\n`);
 }
 
 const costRecord = (month: string, charges: Array<[string, string, number]>, projected = false) => ({

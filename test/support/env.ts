@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { CommitRecord, Manifest } from '../../lambdas/core/commit.ts';
-import { fetchOfKey, parsePartitionKey, partitionOfCommitKey } from '../../lambdas/core/layout.ts';
+import { commitKeyOfPartition, fetchOfKey, parsePartitionKey } from '../../lambdas/core/layout.ts';
 import { type LocalS3, startS3Server } from '../../local/s3-server.ts';
 import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator.ts';
 
@@ -74,9 +74,11 @@ const folderOf = (key: string) => key.slice(0, key.lastIndexOf('/') + 1);
 export async function readLanded(s3: S3Client, bucket: string, prefix: string): Promise<Landed> {
   const keys = await listKeys(s3, bucket, prefix);
   const commits = new Map<string, CommitRecord>();
-  for (const key of keys) {
-    const partition = partitionOfCommitKey(key);
-    if (partition) commits.set(partition, JSON.parse((await getBytes(s3, bucket, key)).toString('utf8')));
+  for (const folder of new Set(keys.map(folderOf))) {
+    const key = commitKeyOfPartition(folder);
+    if (!key) continue;
+    const body = await getBytes(s3, bucket, key).catch(() => undefined);
+    if (body) commits.set(folder, JSON.parse(body.toString('utf8')));
   }
   const lines: LandedLine[] = [];
   const visible: LandedLine[] = [];

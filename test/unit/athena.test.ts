@@ -3,16 +3,22 @@ import { readFileSync } from 'node:fs';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import {
+  committedViewSql,
   duckdbType,
   hiveType,
   locationTemplate,
+  partitionColumns,
+  prestoType,
+  rawTableName,
   structFields,
   TABLES,
   tableLocation,
+  WINDOWS_TABLE,
 } from '../../infra/athena/tables.ts';
 import {
   EXAMPLE_QUERIES,
   FOCUS_SERVICES,
+  PRESTO_VIEW_TYPES,
   parseFocusServices,
   prestoView,
   renderView,
@@ -22,7 +28,7 @@ import { parseSettings } from '../../infra/config.ts';
 import { DEFAULT_PROJECTION_START } from '../../infra/constructs/athena-lake.ts';
 import { synthesizeStack } from '../../infra/definition.ts';
 import { CATEGORIES, CATEGORY_NAMES } from '../../lambdas/categories.ts';
-import { partKey } from '../../lambdas/core/page-writer.ts';
+import { commitKey, partKey } from '../../lambdas/core/layout.ts';
 
 const settings = parseSettings({
   prefix: 'dd',
@@ -59,12 +65,14 @@ function joined(value: unknown, bucket: string): string {
 }
 
 describe('Function: AthenaLake (Glue tables)', () => {
-  it('creates one JSON SerDe table per category with projection on account and day or month', () => {
+  it('creates one raw JSON SerDe table per category with projection on account and day or month', () => {
     // Assess
     const tables = glueTables.filter((t) => t.TableType === 'EXTERNAL_TABLE');
-    expect(tables.map((t) => t.Name).sort()).toEqual([...CATEGORY_NAMES].sort());
+    expect(tables.map((t) => t.Name).sort()).toEqual(
+      [...CATEGORY_NAMES.map(rawTableName), WINDOWS_TABLE.name].sort(),
+    );
     for (const name of CATEGORY_NAMES) {
-      const table = byName(name) as TableInput;
+      const table = byName(rawTableName(name)) as TableInput;
       const partition = CATEGORIES[name].window;
       const params = table.Parameters;
       expect(params['projection.enabled']).toBe('true');
@@ -91,12 +99,12 @@ describe('Function: AthenaLake (Glue tables)', () => {
 
   it('never names a column like a partition column, mapping the JSON key instead', () => {
     // Assess: Hive refuses a table whose partition key repeats a column
-    for (const name of CATEGORY_NAMES) {
+    for (const name of [...CATEGORY_NAMES.map(rawTableName), WINDOWS_TABLE.name]) {
       const table = byName(name) as TableInput;
       const partitions = table.PartitionKeys.map((k) => k.Name);
       for (const column of table.StorageDescriptor.Columns) expect(partitions).not.toContain(column.Name);
     }
-    const attribution = byName('usage_attribution') as TableInput & {
+    const attribution = byName('usage_attribution_raw') as TableInput & {
       StorageDescriptor: { SerdeInfo: { Parameters: Record<string, string> } };
     };
     expect(attribution.StorageDescriptor.SerdeInfo.Parameters).toMatchObject({
@@ -107,15 +115,15 @@ describe('Function: AthenaLake (Glue tables)', () => {
 
   it('types nested records as nested Hive structs', () => {
     // Assess
-    const columns = byName('hourly_usage')?.StorageDescriptor.Columns ?? [];
+    const columns = byName('hourly_usage_raw')?.StorageDescriptor.Columns ?? [];
     expect(columns.find((c) => c.Name === 'attributes')?.Type).toBe(
       'struct<org_name:string,public_id:string,account_name:string,account_public_id:string,region:string,' +
         'product_family:string,timestamp:string,measurements:array<struct<usage_type:string,value:bigint>>>',
     );
     expect(columns.find((c) => c.Name === 'ingest')?.Type).toBe(
-      'struct<account:string,category:string,window_start:string,window_end:string,page:bigint,fetched_at:string>',
+      'struct<account:string,category:string,window_start:string,window_end:string,page:bigint,fetched_at:string,fetch_id:string>',
     );
-    const attribution = byName('cost_attribution')?.StorageDescriptor.Columns ?? [];
+    const attribution = byName('cost_attribution_raw')?.StorageDescriptor.Columns ?? [];
     expect(attribution.find((c) => c.Name === 'attributes')?.Type).toContain(
       'tags:map<string,array<string>>,values:map<string,double>',
     );
@@ -153,8 +161,9 @@ describe('Function: AthenaLake (Glue tables)', () => {
       .replace(`\${month}`, '2026-09');
 
     // Assess
-    expect(`s3://b/${partKey(ref, 3)}`.startsWith(resolved)).toBe(true);
-    expect(`s3://b/${partKey(ref, 3)}`.slice(resolved.length)).toBe('part-00003.json.gz');
+    const fetch = '20260901T000000000Z-0000-00000000';
+    expect(`s3://b/${partKey(ref, fetch, 3)}`.startsWith(resolved)).toBe(true);
+    expect(`s3://b/${partKey(ref, fetch, 3)}`.slice(resolved.length)).toBe(`part-00003.${fetch}.json.gz`);
     expect(tableLocation('b', '', 'hourly_usage')).toBe('s3://b/hourly_usage/');
     expect(locationTemplate('b', '', 'hourly_usage')).toBe(
       `s3://b/hourly_usage/account=\${account}/day=\${day}/`,
@@ -162,11 +171,62 @@ describe('Function: AthenaLake (Glue tables)', () => {
   });
 });
 
+describe('Function: AthenaLake (windows table)', () => {
+  it('reads the commit records, partitioned by category and account, from where the writer puts them', () => {
+    // Prepare
+    const table = byName('windows') as TableInput;
+    const key = commitKey({
+      prefix: 'dd',
+      category: 'usage_summary',
+      account: 'eu',
+      partition: 'month=2026-09',
+    });
+
+    // Act
+    const resolved = joined(table.Parameters['storage.location.template'], 'BUCKET')
+      .replace(`\${category}`, 'usage_summary')
+      .replace(`\${account}`, 'eu');
+
+    // Assess
+    expect(table.PartitionKeys.map((k) => k.Name)).toEqual(['category', 'account']);
+    expect(table.Parameters['projection.category.values']).toBe(CATEGORY_NAMES.join(','));
+    expect(table.Parameters['projection.account.values']).toBe('main,eu');
+    expect(`s3://BUCKET/${key}`.startsWith(resolved)).toBe(true);
+    expect(`s3://BUCKET/${key}`.slice(resolved.length)).toBe('month=2026-09.json');
+    expect(table.StorageDescriptor.Columns.map((c) => c.Name)).toEqual(
+      WINDOWS_TABLE.columns.map((c) => c.name),
+    );
+  });
+});
+
 describe('Function: AthenaLake (views)', () => {
+  it('shows each category as a view of its raw table joined on the committed fetch', () => {
+    // Assess
+    for (const name of CATEGORY_NAMES) {
+      const table = byName(name) as TableInput;
+      const def = TABLES[name];
+      expect(table.TableType).toBe('VIRTUAL_VIEW');
+      const match = /^\/\* Presto View: ([A-Za-z0-9+/=]+) \*\/$/.exec(table.ViewOriginalText ?? '');
+      const decoded = JSON.parse(Buffer.from(match?.[1] ?? '', 'base64').toString('utf8'));
+      expect(decoded.originalSql).toBe(committedViewSql(def));
+      expect(decoded.originalSql).toContain(`FROM "${rawTableName(name)}" AS r`);
+      expect(decoded.originalSql).toContain('w.fetch_id = coalesce(r.ingest.fetch_id');
+      const columns = [...def.columns, ...partitionColumns(def)];
+      expect(decoded.columns).toEqual(columns.map((c) => ({ name: c.name, type: prestoType(c.type) })));
+      expect(table.StorageDescriptor.Columns.map((c) => c.Type)).toEqual(
+        columns.map((c) => hiveType(c.type)),
+      );
+    }
+    expect(prestoType({ array: { struct: { usage_type: 'string', value: 'bigint' } } })).toBe(
+      'array(row(usage_type varchar, value bigint))',
+    );
+    expect(prestoType({ map: 'double' })).toBe('map(varchar, double)');
+  });
+
   it('creates every view as a VIRTUAL_VIEW whose Presto view JSON holds exactly the rendered Athena SQL', () => {
     // Assess
     const views = glueTables.filter((t) => t.TableType === 'VIRTUAL_VIEW');
-    expect(views.map((v) => v.Name).sort()).toEqual(VIEWS.map((v) => v.name).sort());
+    expect(views.map((v) => v.Name).sort()).toEqual([...CATEGORY_NAMES, ...VIEWS.map((v) => v.name)].sort());
     for (const view of VIEWS) {
       const table = byName(view.name) as TableInput;
       expect(table.Parameters).toEqual({ presto_view: 'true', comment: 'Presto View' });
@@ -175,7 +235,13 @@ describe('Function: AthenaLake (views)', () => {
       expect(match).not.toBeNull();
       const decoded = JSON.parse(Buffer.from(match?.[1] ?? '', 'base64').toString('utf8'));
       expect(decoded.originalSql).toBe(renderView(view, 'athena'));
-      expect(decoded).toEqual(prestoView(view, 'datadog_usage'));
+      expect(decoded).toEqual(
+        prestoView(
+          renderView(view, 'athena'),
+          view.columns.map((c) => ({ name: c.name, type: PRESTO_VIEW_TYPES[c.type] })),
+          'datadog_usage',
+        ),
+      );
       expect(decoded.catalog).toBe('awsdatacatalog');
       expect(decoded.schema).toBe('datadog_usage');
       expect(decoded.columns.map((c: { name: string }) => c.name)).toEqual(
@@ -282,6 +348,7 @@ describe('Function: AthenaLake (workgroup)', () => {
   it('names the accounts and the table count from the settings and the registry', () => {
     // Assess
     expect(Object.keys(TABLES)).toEqual([...CATEGORY_NAMES]);
-    template.resourceCountIs('AWS::Glue::Table', CATEGORY_NAMES.length + VIEWS.length);
+    // Per category a raw table and its view, the windows table, the views.
+    template.resourceCountIs('AWS::Glue::Table', 2 * CATEGORY_NAMES.length + 1 + VIEWS.length);
   });
 });

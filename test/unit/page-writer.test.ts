@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type IngestInfo,
-  manifestKey,
-  type PartitionRef,
-  partitionPrefix,
-  partKey,
-  toNdjson,
-} from '../../lambdas/core/page-writer.ts';
+import { type IngestInfo, toNdjson } from '../../lambdas/core/page-writer.ts';
 
 const INGEST: IngestInfo = {
   account: 'main',
@@ -15,6 +8,7 @@ const INGEST: IngestInfo = {
   window_end: '2026-09-02T00:00:00.000Z',
   page: 3,
   fetched_at: '2026-09-02T01:02:03.456Z',
+  fetch_id: '20260902T010000000Z-0000-0a1b2c3d',
 };
 
 function lines(ndjson: string): Array<Record<string, unknown>> {
@@ -123,105 +117,5 @@ describe('Function: toNdjson', () => {
     // Assess
     expect(ndjson.split('\n')).toHaveLength(51);
     expect(lines(ndjson).map((l) => l.i)).toEqual(records.map((r) => r.i));
-  });
-});
-
-describe('Function: partKey', () => {
-  const ref: PartitionRef = {
-    bucket: 'lake',
-    prefix: 'dd',
-    category: 'hourly_usage',
-    account: 'main',
-    partition: 'day=2026-09-01',
-  };
-
-  it('builds the key under the prefix with the part number padded to 5 digits', () => {
-    // Act
-    const keys = [0, 7, 42, 12345].map((page) => partKey(ref, page));
-
-    // Assess
-    expect(keys).toEqual([
-      'dd/hourly_usage/account=main/day=2026-09-01/part-00000.json.gz',
-      'dd/hourly_usage/account=main/day=2026-09-01/part-00007.json.gz',
-      'dd/hourly_usage/account=main/day=2026-09-01/part-00042.json.gz',
-      'dd/hourly_usage/account=main/day=2026-09-01/part-12345.json.gz',
-    ]);
-  });
-
-  it('keeps part numbers beyond 5 digits whole', () => {
-    // Act
-    const key = partKey(ref, 123456);
-
-    // Assess
-    expect(key).toBe('dd/hourly_usage/account=main/day=2026-09-01/part-123456.json.gz');
-  });
-
-  it('has no leading slash when the prefix is empty', () => {
-    // Act
-    const key = partKey({ ...ref, prefix: '' }, 1);
-
-    // Assess
-    expect(key).toBe('hourly_usage/account=main/day=2026-09-01/part-00001.json.gz');
-    expect(key.startsWith('/')).toBe(false);
-  });
-
-  it('sorts in page order', () => {
-    // Act
-    const keys = [10, 2, 100, 1].map((page) => partKey(ref, page));
-
-    // Assess
-    expect([...keys].sort()).toEqual([1, 2, 10, 100].map((page) => partKey(ref, page)));
-  });
-});
-
-describe('Function: manifestKey', () => {
-  const ref: PartitionRef = {
-    bucket: 'lake',
-    prefix: 'dd',
-    category: 'cost_attribution',
-    account: 'eu-prod',
-    partition: 'month=2026-09',
-  };
-
-  it('puts the manifest next to the parts', () => {
-    // Act
-    const key = manifestKey(ref);
-
-    // Assess
-    expect(key).toBe('dd/cost_attribution/account=eu-prod/month=2026-09/_manifest.json');
-    expect(key.startsWith(partitionPrefix(ref))).toBe(true);
-    expect(partKey(ref, 0).startsWith(partitionPrefix(ref))).toBe(true);
-  });
-
-  it('has no leading slash when the prefix is empty', () => {
-    // Act
-    const key = manifestKey({ ...ref, prefix: '' });
-
-    // Assess
-    expect(key).toBe('cost_attribution/account=eu-prod/month=2026-09/_manifest.json');
-  });
-
-  it('nests under a multi-segment prefix', () => {
-    // Act
-    const key = manifestKey({ ...ref, prefix: 'lake/datadog' });
-
-    // Assess
-    expect(key).toBe('lake/datadog/cost_attribution/account=eu-prod/month=2026-09/_manifest.json');
-  });
-});
-
-describe('Function: partitionPrefix', () => {
-  it('ends with a slash so a listing never matches a sibling partition', () => {
-    // Act
-    const prefix = partitionPrefix({
-      bucket: 'lake',
-      prefix: 'dd',
-      category: 'hourly_usage',
-      account: 'main',
-      partition: 'day=2026-09-01',
-    });
-
-    // Assess
-    expect(prefix).toBe('dd/hourly_usage/account=main/day=2026-09-01/');
   });
 });

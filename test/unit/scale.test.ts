@@ -50,6 +50,9 @@ describe('Scale: a 15-month backfill of every category for 10 accounts in one ex
     const item: WorkItem = {
       runId: plan.runId,
       executionId: plan.executionId,
+      executionStart: plan.executionStart,
+      attempt: 999,
+      outcome: 'superseded',
       account: ACCOUNTS[0]?.name ?? '',
       category: 'cost_attribution',
       groupStart: group?.start ?? '',
@@ -97,6 +100,7 @@ describe('Scale: a 15-month backfill of every category for 10 accounts in one ex
       groups: plan.groups.map((g) => ({
         account: g.account,
         category: g.category,
+        superseded: 0,
         windows: 0,
         pages: 0,
         records: 0,

@@ -38,6 +38,7 @@ function group(overrides: Partial<GroupSummary> & Pick<GroupSummary, 'account' |
     records: 0,
     bytes: 0,
     provisional: 0,
+    superseded: 0,
     failed: 0,
     failures: [],
     ...overrides,
@@ -72,6 +73,7 @@ describe('Function: summarizeGroup', () => {
       records: 2_140,
       bytes: 30_700,
       provisional: 2,
+      superseded: 0,
       failed: 1,
       failures: [
         {
@@ -178,6 +180,25 @@ describe('Function: summarizeGroup', () => {
   });
 });
 
+describe('Function: summarizeGroup (superseded windows)', () => {
+  it('counts a window whose fetch lost to a newer commit as superseded, not as landed', () => {
+    // Act
+    const summary = summarizeGroup({
+      runId: 'run-1',
+      account: 'main',
+      category: 'hourly_usage',
+      start: '2026-09-01T00:00:00.000Z',
+      results: [
+        { ...done(0, { pages: 2, records: 900, bytes: 10_000 }), outcome: 'committed' },
+        { ...done(1, { pages: 0, records: 0, bytes: 0 }), outcome: 'superseded' },
+      ],
+    });
+
+    // Assess
+    expect(summary).toMatchObject({ windows: 1, superseded: 1, pages: 2, records: 900, failed: 0 });
+  });
+});
+
 describe('Function: causeMessage', () => {
   it.each([
     ['a plain message', 'GET /x answered 503', 'GET /x answered 503'],
@@ -281,6 +302,7 @@ describe('Function: summarizeRun', () => {
       pages: 10,
       records: 93,
       bytes: 930,
+      superseded: 0,
       failed: 0,
       skipped: 4,
     });
@@ -290,6 +312,7 @@ describe('Function: summarizeRun', () => {
       records: 90,
       bytes: 900,
       provisional: 3,
+      superseded: 0,
       failed: 0,
       failures: [],
       skipped: [
@@ -313,6 +336,7 @@ describe('Function: summarizeRun', () => {
       records: 0,
       bytes: 0,
       provisional: 0,
+      superseded: 0,
       failed: 0,
       failures: [],
       skipped: [],
@@ -347,7 +371,15 @@ describe('Function: summarizeRun', () => {
 
     // Assess
     expect(out.execution_status).toBe('E_FAIL');
-    expect(out.output.totals).toEqual({ windows: 3, pages: 3, records: 6, bytes: 60, failed: 1, skipped: 0 });
+    expect(out.output.totals).toEqual({
+      windows: 3,
+      pages: 3,
+      records: 6,
+      bytes: 60,
+      superseded: 0,
+      failed: 1,
+      skipped: 0,
+    });
     expect(out.output.categories.estimated_cost?.failed).toBe(1);
     expect(out.output.categories.estimated_cost?.failures).toEqual([failure]);
   });
@@ -370,7 +402,15 @@ describe('Function: summarizeRun', () => {
 
     // Assess
     expect(out.execution_status).toBe('S_OK');
-    expect(out.output.totals).toEqual({ windows: 0, pages: 0, records: 0, bytes: 0, failed: 0, skipped: 2 });
+    expect(out.output.totals).toEqual({
+      windows: 0,
+      pages: 0,
+      records: 0,
+      bytes: 0,
+      superseded: 0,
+      failed: 0,
+      skipped: 2,
+    });
     expect(out.output.categories.cost_attribution?.skipped).toEqual([
       { account: 'gov', from: 'month=2026-10', to: 'month=2026-11', windows: 2, reason: 'not on this site' },
     ]);
