@@ -512,6 +512,15 @@ export const AWS_FOCUS_TABLE = 'cur.focus_export';
 
 export const EXAMPLE_QUERIES: readonly ExampleQuery[] = [
   {
+    name: 'freshness-and-finality',
+    question: 'How fresh is each category, and which of its windows may Datadog still restate?',
+    sql: `SELECT category, account, count(*) AS windows, min(window_key) AS first_window, max(window_key) AS last_window,
+  max(fetched_at) AS last_fetched, count_if(status = 'provisional') AS provisional_windows
+FROM windows
+GROUP BY 1, 2
+ORDER BY 1, 2`,
+  },
+  {
     name: 'usage-trend-by-family',
     question: 'How does usage of each product family trend, day by day, over the last 30 days?',
     sql: `SELECT "day", product_family, usage_type, sum(value) AS usage

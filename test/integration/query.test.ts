@@ -336,6 +336,46 @@ describe('Function: openLocalLake (tables and views over a local run)', () => {
     }
   });
 
+  it('answers how fresh each window is and whether it is final from the windows table', async () => {
+    // Act
+    const windows = await rows(
+      lake,
+      `SELECT category, account, window_key, status, fetched_at, run_id, records, pages FROM windows ORDER BY 1, 2, 3`,
+    );
+
+    // Assess: one row per committed window of every category and account, counts as the views show
+    const expectedWindows = CATEGORY_NAMES.flatMap((c) =>
+      ACCOUNTS.flatMap((a) =>
+        windowsFor(CATEGORIES[c].window, START, END)
+          .filter((w) => c !== 'estimated_cost' || w.partition >= 'month=2026-10')
+          .filter((w) => c !== 'projected_cost' || w.partition === 'month=2026-11')
+          .map((w) => `${c} ${a.name} ${w.partition.split('=')[1]}`),
+      ),
+    ).sort();
+    expect(windows.map((w) => `${w.category} ${w.account} ${w.window_key}`).sort()).toEqual(expectedWindows);
+    const status = (category: string, key: string) =>
+      windows.find((w) => w.category === category && w.window_key === key && w.account === 'main')?.status;
+    // Fetched on 2026-11-20: a day is final 72 h after it ends; October's cost closed on the 16th and its
+    // attribution on the 19th; November is still open; estimates and forecasts are never final.
+    expect(status('hourly_usage', '2026-10-31')).toBe('final');
+    expect(status('historical_cost', '2026-10')).toBe('final');
+    expect(status('cost_attribution', '2026-10')).toBe('final');
+    expect(status('usage_summary', '2026-11')).toBe('provisional');
+    expect(status('estimated_cost', '2026-10')).toBe('provisional');
+    expect(status('projected_cost', '2026-11')).toBe('provisional');
+    for (const w of windows) {
+      expect(w.fetched_at).toBe(CLOCK.toISOString());
+      expect(w.run_id).toMatch(/^local-/);
+    }
+    const [hourly] = await rows(
+      lake,
+      `SELECT count(*) AS n FROM hourly_usage WHERE account = 'main' AND "day" = '2026-10-31'`,
+    );
+    expect(windows.find((w) => w.category === 'hourly_usage' && w.window_key === '2026-10-31')?.records).toBe(
+      hourly?.n,
+    );
+  });
+
   it('answers every example question, Datadog next to an AWS FOCUS table too', async () => {
     // Prepare: a stand-in for the CUR 2.0 FOCUS export
     const [schema, table] = AWS_FOCUS_TABLE.split('.');
