@@ -15,6 +15,7 @@ import {
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IConstruct } from 'constructs';
 import { CATEGORIES, type CategoryName } from '../lambdas/categories.ts';
+import { categoryPrefix, runsPrefix } from '../lambdas/core/layout.ts';
 import type { LakeSettings } from './config.ts';
 import { AthenaLake } from './constructs/athena-lake.ts';
 import { LakeFunction } from './constructs/lake-function.ts';
@@ -76,7 +77,7 @@ export class DatadogUsageStack extends Stack {
     });
     this.bucket = settings.bucketName
       ? Bucket.fromBucketName(this, 'Data', settings.bucketName)
-      : this.createBucket(settings.prefix ? `${settings.prefix}/` : '', accessLogs);
+      : this.createBucket(settings.prefix, accessLogs);
 
     const environment = {
       DATA_BUCKET: this.bucket.bucketName,
@@ -88,21 +89,20 @@ export class DatadogUsageStack extends Stack {
     const secrets = settings.accounts.map((a, i) =>
       Secret.fromSecretNameV2(this, `Secret${i}`, a.secretName),
     );
-    const root = settings.prefix ? `${settings.prefix}/` : '';
     const functions: Record<string, IFunction> = {};
 
     for (const name of settings.categories) {
       const def = CATEGORIES[name];
       const { fn } = new LakeFunction(this, `Fetch-${name}`, {
         entry: entry(name),
-        description: `Fetches ${def.title} (${def.path}) into s3://…/${root}${name}/`,
+        description: `Fetches ${def.title} (${def.path}) into s3://…/${categoryPrefix(settings.prefix, name)}`,
         timeout: Duration.minutes(5),
         memorySize: 512,
         environment,
         logRetention,
       });
       // Reads, writes and deletes only under its own category's prefix; reads only the accounts' secrets.
-      grantPrefix(fn, this.bucket, `${root}${name}/`);
+      grantPrefix(fn, this.bucket, categoryPrefix(settings.prefix, name));
       for (const secret of secrets) secret.grantRead(fn);
       this.fetchFunctions[name] = fn;
       functions[`fetch-${name}`] = fn;
@@ -123,7 +123,7 @@ export class DatadogUsageStack extends Stack {
       logRetention,
     });
     // Run bookkeeping lives under _runs/, outside every category's prefix.
-    grantPrefix(summarize.fn, this.bucket, `${root}_runs/`);
+    grantPrefix(summarize.fn, this.bucket, runsPrefix(settings.prefix));
     functions.plan = plan.fn;
     functions.summarize = summarize.fn;
 
@@ -165,10 +165,10 @@ export class DatadogUsageStack extends Stack {
       functions: [
         ...settings.categories.map((name) => ({
           scope: this.node.findChild(`Fetch-${name}`),
-          prefix: `${root}${name}/`,
+          prefix: categoryPrefix(settings.prefix, name),
         })),
         { scope: plan },
-        { scope: summarize, prefix: `${root}_runs/` },
+        { scope: summarize, prefix: runsPrefix(settings.prefix) },
       ],
       stateMachine: {
         scope: this.pipeline.stateMachine,
@@ -189,7 +189,7 @@ export class DatadogUsageStack extends Stack {
   }
 
   /** Public access blocked, TLS only, encrypted, versioned with noncurrent expiry, access-logged. */
-  private createBucket(root: string, accessLogs: IBucket): Bucket {
+  private createBucket(prefix: string, accessLogs: IBucket): Bucket {
     return new Bucket(this, 'Data', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
@@ -199,13 +199,13 @@ export class DatadogUsageStack extends Stack {
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'data/',
       lifecycleRules: [
-        // A re-run overwrites parts: keep the replaced versions 30 days, then let them go.
+        // A committed fetch removes the older ones: keep the removed versions 30 days, then let them go.
         {
           noncurrentVersionExpiration: Duration.days(30),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
         // Run bookkeeping (window results per run) is only useful for a while.
-        { prefix: `${root}_runs/`, expiration: Duration.days(90) },
+        { prefix: runsPrefix(prefix), expiration: Duration.days(90) },
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });

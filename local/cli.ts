@@ -216,7 +216,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(JSON.stringify(result.output, null, 2));
     const t = result.output.output.totals;
     out(
-      `\n${result.output.execution_status}: ${t.windows} windows, ${t.pages} pages, ${t.records} records, ${t.failed} failed, ${t.skipped} skipped in ${(result.stats.elapsedMs / 1000).toFixed(1)} s`,
+      `\n${result.output.execution_status}: ${t.windows} windows, ${t.pages} pages, ${t.records} records, ${t.failed} failed, ${t.skipped} skipped${t.superseded ? `, ${t.superseded} superseded by a newer run` : ''} in ${(result.stats.elapsedMs / 1000).toFixed(1)} s`,
     );
     for (const [name, c] of Object.entries(result.output.output.categories)) {
       for (const f of c?.failures ?? [])

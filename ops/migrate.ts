@@ -14,6 +14,7 @@ import { finalAfter, isFinal } from '../lambdas/core/fetch-window.ts';
 import {
   LEGACY_FETCH_ID,
   type PartitionRef,
+  parsePartitionFolder,
   parsePartitionKey,
   partitionValue,
   rootOf,
@@ -108,9 +109,9 @@ export async function migrate(
   }
   const report: MigrationReport = { committed: [], skipped: [] };
   for (const [folder, objects] of [...folders].sort(([a], [b]) => a.localeCompare(b))) {
-    const m = /^(?:(.*)\/)?([^/]+)\/account=([^/]+)\/((?:day|month)=[^/]+)\/$/.exec(folder);
-    const category = m?.[2];
-    if (!m || !isCategoryName(category) || (m[1] ?? '') !== prefix) {
+    const f = parsePartitionFolder(folder);
+    const category = f?.category;
+    if (!f || !isCategoryName(category) || f.prefix !== prefix) {
       report.skipped.push({ folder, reason: 'not a partition folder of this prefix' });
       continue;
     }
@@ -133,8 +134,8 @@ export async function migrate(
       bucket,
       prefix,
       category,
-      account: m[3] as string,
-      partition: m[4] as string,
+      account: f.account,
+      partition: f.partition,
     };
     const record: CommitRecord = {
       category,

@@ -7,7 +7,12 @@
  * does not parse that form as a Hive timestamp, so the views parse them (`utcTimestamp` in views.ts).
  */
 import { CATEGORIES, CATEGORY_NAMES, type CategoryName, type WindowKind } from '../../lambdas/categories.ts';
-import { commitsTemplate, LEGACY_FETCH_ID, partitionTemplate, rootOf } from '../../lambdas/core/layout.ts';
+import {
+  categoryPrefix,
+  commitsTemplate,
+  LEGACY_FETCH_ID,
+  partitionTemplate,
+} from '../../lambdas/core/layout.ts';
 
 /** A column type: scalars, arrays, string-keyed maps and structs (fields in declared order). */
 export type ColumnType =
@@ -408,7 +413,7 @@ export function rawTableName(category: CategoryName): string {
 
 /** `s3://<bucket>/<prefix>/<category>/`: the raw table's location. */
 export function tableLocation(bucket: string, prefix: string, table: CategoryName): string {
-  return `s3://${bucket}/${rootOf(prefix)}${table}/`;
+  return `s3://${bucket}/${categoryPrefix(prefix, table)}`;
 }
 
 const projection = (name: string) => `\${${name}}`;

@@ -11,7 +11,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
-import { windowsTableLocation } from '../../lambdas/core/layout.ts';
+import { rootOf, windowsTableLocation } from '../../lambdas/core/layout.ts';
 import {
   type Column,
   committedViewSql,
@@ -359,7 +359,7 @@ export class AthenaLake extends Construct {
         `arn:${partition}:glue:${region}:${account}:table/${this.databaseName}/*`,
       ],
     });
-    this.dataBucket.grantRead(grantee, `${this.prefix ? `${this.prefix}/` : ''}*`);
+    this.dataBucket.grantRead(grantee, `${rootOf(this.prefix)}*`);
     this.resultsBucket.grantReadWrite(grantee);
     return Grant.addToPrincipal({
       grantee,

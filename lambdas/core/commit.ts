@@ -192,6 +192,7 @@ export async function discardFetch(s3: S3Client, ref: PartitionRef, fetchId: str
 
 export interface CompleteFetch {
   ref: PartitionRef;
+  windowKind: WindowKind;
   fetchId: string;
   /** Pages of the fetch: parts 0..pages-1. */
   pages: number;
@@ -284,7 +285,7 @@ export async function completeFetch(s3: S3Client, f: CompleteFetch): Promise<Com
   const outcome = await swapCommit(s3, ref, {
     category: ref.category,
     account: ref.account,
-    window_kind: window.partition.startsWith('day=') ? 'day' : 'month',
+    window_kind: f.windowKind,
     window_key: partitionValue(window.partition),
     window_start: window.start,
     window_end: window.end,

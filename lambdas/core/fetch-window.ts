@@ -170,6 +170,7 @@ export async function fetchWindow(input: WorkItem, deps: FetchDeps): Promise<Wor
   const complete = async (written: readonly PartInfo[], rateLimit: RateLimitState): Promise<WorkItem> => {
     const completed = await completeFetch(deps.s3, {
       ref,
+      windowKind: def.window,
       fetchId,
       pages: item.part,
       known: written,

@@ -33,6 +33,11 @@ export const LEGACY_FETCH_ID = 'legacy';
 /** Fetch ids: `<execution start, compact UTC>-<redrive count>-<8 hex of the execution id>`. */
 export const FETCH_ID_PATTERN = /^\d{8}T\d{9}Z-\d{4}-[0-9a-f]{8}$/;
 
+/** A window's Hive partition: `day=YYYY-MM-DD` or `month=YYYY-MM`, from its start (ISO, UTC). */
+export function partitionOf(kind: WindowKind, start: string): string {
+  return kind === 'day' ? `day=${start.slice(0, 10)}` : `month=${start.slice(0, 7)}`;
+}
+
 /** `dd/` for prefix `dd`, '' for none. */
 export function rootOf(prefix: string): string {
   return prefix ? `${prefix}/` : '';
@@ -89,10 +94,19 @@ export function partitionOfCommitKey(key: string): string | undefined {
   return m ? `${m[1] ?? ''}${m[2]}/${m[3]}/${m[4]}/` : undefined;
 }
 
-/** The commit record of a partition folder (`…/<category>/account=<a>/<partition>/`). */
+/** What a partition folder (`<prefix>/<category>/account=<a>/<partition>/`) is the folder of. */
+export function parsePartitionFolder(
+  folder: string,
+): { prefix: string; category: string; account: string; partition: string } | undefined {
+  const m = /^(?:(.*)\/)?([^/]+)\/account=([^/]+)\/((?:day|month)=[^/]+)\/$/.exec(folder);
+  if (!m?.[2] || !m[3] || !m[4]) return undefined;
+  return { prefix: m[1] ?? '', category: m[2], account: m[3], partition: m[4] };
+}
+
+/** The commit record of a partition folder. */
 export function commitKeyOfPartition(folder: string): string | undefined {
-  const m = /^(.*\/)?([^/]+)\/(account=[^/]+)\/((?:day|month)=[^/]+)\/$/.exec(folder);
-  return m ? `${m[1] ?? ''}${m[2]}/commits/${m[3]}/${m[4]}.json` : undefined;
+  const f = parsePartitionFolder(folder);
+  return f ? commitKey({ ...f, category: f.category as CategoryName }) : undefined;
 }
 
 export function commitsPrefix(prefix: string, category: CategoryName): string {
@@ -140,6 +154,11 @@ export function partitionValue(partition: string): string {
 
 // Run records: outside every category's prefix, so no table reads them.
 
+/** `<prefix>/_runs/`: every run's records. */
+export function runsPrefix(prefix: string): string {
+  return `${rootOf(prefix)}_runs/`;
+}
+
 /** Execution names are already key-safe; anything else is hashed rather than trusted in a key. */
 export function safeRunId(runId: string): string {
   return /^[A-Za-z0-9_-]{1,80}$/.test(runId)
@@ -148,7 +167,7 @@ export function safeRunId(runId: string): string {
 }
 
 export function runPrefix(prefix: string, runId: string): string {
-  return `${rootOf(prefix)}_runs/run=${safeRunId(runId)}/`;
+  return `${runsPrefix(prefix)}run=${safeRunId(runId)}/`;
 }
 
 export function groupResultsPrefix(prefix: string, runId: string): string {

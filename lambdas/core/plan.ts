@@ -10,6 +10,7 @@ import {
 } from '../categories.ts';
 import { ACCOUNT_NAME_FORM, ACCOUNT_NAME_PATTERN, type AccountConfig } from '../shared/config.ts';
 import { InputError } from '../shared/errors.ts';
+import { rootOf } from './layout.ts';
 import { addMonths, parseLookback, parseTime, startOfMonth, TIME_FORMS, windowsFor } from './windows.ts';
 
 /** The state machine's input (manual runs; schedules send `lookback` and `asOf` instead of a range). */
@@ -341,12 +342,11 @@ export function planRun(raw: unknown, ctx: PlanContext): Plan {
       `the range makes ${windows} windows; at most ${MAX_WINDOWS} per run. Split it.`,
     );
   }
-  const root = ctx.prefix ? `${ctx.prefix}/` : '';
   return {
     runId: ctx.runId,
     executionId: ctx.executionId,
     executionStart: ctx.executionStart ?? ctx.now.toISOString(),
-    s3Url: `s3://${ctx.bucket}/${root}`,
+    s3Url: `s3://${ctx.bucket}/${rootOf(ctx.prefix)}`,
     range: { start: range.start.toISOString(), end: range.end.toISOString() },
     accounts: accounts.map((a) => a.name),
     categories,

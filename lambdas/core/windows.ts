@@ -1,5 +1,6 @@
 import type { Window, WindowKind } from '../categories.ts';
 import { InputError } from '../shared/errors.ts';
+import { partitionOf } from './layout.ts';
 
 /** The forms a user may type for `start` and `end` (all UTC). */
 export const TIME_FORMS = 'YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh or YYYY-MM-DD Thh (UTC)';
@@ -77,7 +78,7 @@ export function windowOf(kind: WindowKind, start: Date): Window {
   return {
     start: iso,
     end: end.toISOString(),
-    partition: kind === 'day' ? `day=${iso.slice(0, 10)}` : `month=${iso.slice(0, 7)}`,
+    partition: partitionOf(kind, iso),
   };
 }
 

@@ -143,6 +143,7 @@ describe('Commit protocol against an S3-compatible server', () => {
     const complete = (fetchId: string, pages: number) =>
       completeFetch(s3.client, {
         ref: r,
+        windowKind: 'day',
         fetchId,
         pages,
         known: [],

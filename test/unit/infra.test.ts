@@ -169,6 +169,28 @@ describe('Stack: the state machine', () => {
     expect(fetch.Catch).toEqual([{ ErrorEquals: ['States.ALL'], Next: STATE.failed, ResultPath: '$.error' }]);
   });
 
+  it("gives every Task its function's timeout, so Step Functions and Lambda end an invocation together", () => {
+    // Prepare: each function's timeout, by the logical id the definition's ARN names
+    const functions = template.findResources('AWS::Lambda::Function');
+    const timeoutOf = (arn: string) => functions[arn.split(':function:')[1] ?? '']?.Properties.Timeout;
+
+    // Act
+    const tasks = [...Object.entries(states), ...Object.entries(groupStates), ...Object.entries(windowStates)]
+      .filter(([, s]) => s.Type === 'Task')
+      .map(([name, s]) => ({
+        name,
+        timeout: s.TimeoutSeconds,
+        function: timeoutOf(String((s.Parameters as { FunctionName?: string })?.FunctionName ?? '')),
+      }));
+
+    // Assess
+    expect(tasks.map((t) => t.name).sort()).toEqual(taskStateNames(definition).sort());
+    for (const t of tasks) {
+      expect(t.function, t.name).toBeGreaterThan(0);
+      expect(t.timeout, t.name).toBe(t.function);
+    }
+  });
+
   it('uses only what the local interpreter runs: JSONPath, one distributed Map without ItemReader or ResultWriter, no ResultPath "$", no null but its ResultPath', () => {
     const text = JSON.stringify(definition);
     expect(text).not.toContain('JSONata');
