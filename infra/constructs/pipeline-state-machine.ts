@@ -1,4 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -31,6 +32,10 @@ export interface PipelineStateMachineProps {
   /** Windows in flight at once within a group. */
   windowConcurrency: number;
   logRetention?: RetentionDays;
+  /** Explicit, so the role's trust can name this state machine (and its Map's children) only. */
+  stateMachineName: string;
+  /** The execution log group (under /aws/vendedlogs/). */
+  logGroupName: string;
 }
 
 /** State names the local runner binds handlers to. */
@@ -194,14 +199,44 @@ export class PipelineStateMachine extends Construct {
     summarize.addRetry({ errors: TRANSIENT, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 3 });
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      role: this.role(props.stateMachineName),
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(plan.next(groups).next(summarize)),
       tracingEnabled: true,
       logs: {
-        destination: new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH }),
+        destination: new LogGroup(this, 'Logs', {
+          logGroupName: props.logGroupName,
+          retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+          // Named: a retained group would block the next deployment of a stack of the same name.
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
         level: LogLevel.ALL,
         includeExecutionData: false,
       },
+    });
+  }
+
+  /**
+   * Assumable by Step Functions for this state machine only: its own executions and its distributed
+   * Map's children (whose state machine ARN is `<name>/<map run label>`), not any of the account's.
+   */
+  private role(name: string): Role {
+    const stack = Stack.of(this);
+    const arn = (resourceName: string) =>
+      stack.formatArn({
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+    return new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('states.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': [arn(name), arn(`${name}/*`)] },
+        },
+      }),
     });
   }
 }

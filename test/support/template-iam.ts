@@ -59,6 +59,7 @@ export class ResolvedTemplate {
       'AWS::Logs::LogGroup': 'LogGroupName',
       'AWS::CloudWatch::Alarm': 'AlarmName',
       'AWS::Scheduler::Schedule': 'Name',
+      'AWS::Athena::WorkGroup': 'Name',
     };
     const key = explicit[r.Type];
     const value = key ? p[key] : undefined;

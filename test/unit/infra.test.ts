@@ -78,7 +78,12 @@ describe('Stack: functions from the registry', () => {
       VersioningConfiguration: { Status: 'Enabled' },
       BucketEncryption: Match.anyValue(),
       LifecycleConfiguration: {
-        Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })]),
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+            ExpiredObjectDeleteMarker: true,
+          }),
+        ]),
       },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {

@@ -170,6 +170,11 @@ describe('Wiring: every run-time AWS call, evaluated against the synthesized pol
         expected: 'Allowed',
       },
       {
+        label: 'states.amazonaws.com assumes the role for its distributed Map’s children',
+        call: trust(`${stateMachineArn}/b0c9d0e4-8f3a-4c1e-9a57-3c2d1e0f9a8b`),
+        expected: 'Allowed',
+      },
+      {
         label: 'states.amazonaws.com assumes the role for another state machine of the account',
         call: trust(`arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:SomeoneElses`),
         expected: 'Denied',
