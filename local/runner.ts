@@ -145,6 +145,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
     [STATE.plan]: asLambdaInvoke(STATE.plan, createPlanHandler(runtime) as Handler),
     [STATE.summarizeGroup]: asLambdaInvoke(STATE.summarizeGroup, createSummarizeHandler(runtime) as Handler),
+    [STATE.groupFailed]: asLambdaInvoke(STATE.groupFailed, createSummarizeHandler(runtime) as Handler),
     [STATE.summarize]: asLambdaInvoke(STATE.summarize, createSummarizeHandler(runtime) as Handler),
   };
   for (const category of CATEGORY_NAMES) {

@@ -7,6 +7,7 @@ import {
   Condition,
   DefinitionBody,
   DistributedMap,
+  JitterType,
   JsonPath,
   LogLevel,
   Map as MapState,
@@ -51,11 +52,30 @@ export const STATE = {
   done: 'Window done',
   failed: 'Window failed',
   summarizeGroup: 'Summarize group',
+  groupFailed: 'Record group failure',
   summarize: 'Summarize run',
 } as const;
 
 /** Errors worth another try from Step Functions after the function's own retries gave up. */
 const TRANSIENT = ['DatadogUnavailableError', 'StorageError'];
+
+/**
+ * Every Lambda call also waits out Lambda's own throttling (concurrency or burst limits), with jitter
+ * so the groups in flight do not retry in step. CDK's default retrier already covers
+ * Lambda.ServiceException, AWSLambdaException, SdkClientException and ClientExecutionTimeoutException.
+ * A fetch runs up to 30 times per window, so its attempts count against the child's history bound
+ * (infra/limits.ts); a window that stays throttled fails alone, caught like any other window failure.
+ */
+function retryLambdaThrottling(task: LambdaInvoke, maxAttempts = 6): void {
+  task.addRetry({
+    errors: ['Lambda.TooManyRequestsException'],
+    interval: Duration.seconds(5),
+    backoffRate: 2,
+    maxAttempts,
+    maxDelay: Duration.minutes(1),
+    jitterStrategy: JitterType.FULL,
+  });
+}
 
 /**
  * Plan → distributed Map over groups (up to 8 consecutive windows of one account and category, each
@@ -79,6 +99,7 @@ export class PipelineStateMachine extends Construct {
       }),
       outputPath: '$.Payload',
     });
+    retryLambdaThrottling(plan);
 
     const route = new Choice(this, STATE.route);
     const check = new Choice(this, STATE.check);
@@ -112,6 +133,7 @@ export class PipelineStateMachine extends Construct {
         outputPath: '$.Payload',
       });
       fetch.addRetry({ errors: TRANSIENT, interval: Duration.seconds(10), backoffRate: 2, maxAttempts: 3 });
+      retryLambdaThrottling(fetch, 3);
       fetch.addCatch(failed, { resultPath: '$.error' });
       fetch.next(check);
       route.when(Condition.stringEquals('$.category', category), fetch);
@@ -162,6 +184,34 @@ export class PipelineStateMachine extends Construct {
       backoffRate: 2,
       maxAttempts: 3,
     });
+    retryLambdaThrottling(summarizeGroup);
+
+    // A group that fails as a whole (its window Map, or its summary) becomes failed windows in S3: the
+    // child execution still succeeds and the run summary lists them. If even that record cannot be
+    // written, the child fails; the distributed Map tolerates it and the run summary reports every
+    // planned group that left no record.
+    const groupFailed = new LambdaInvoke(this, STATE.groupFailed, {
+      lambdaFunction: props.summarizeFunction,
+      payload: TaskInput.fromObject({
+        mode: 'group-failed',
+        runId: JsonPath.stringAt('$.runId'),
+        account: JsonPath.stringAt('$.account'),
+        category: JsonPath.stringAt('$.category'),
+        start: JsonPath.stringAt('$.start'),
+        last: JsonPath.numberAt('$.last'),
+        error: JsonPath.objectAt('$.groupError'),
+      }),
+      outputPath: '$.Payload',
+    });
+    groupFailed.addRetry({
+      errors: TRANSIENT,
+      interval: Duration.seconds(5),
+      backoffRate: 2,
+      maxAttempts: 3,
+    });
+    retryLambdaThrottling(groupFailed);
+    windows.addCatch(groupFailed, { resultPath: '$.groupError' });
+    summarizeGroup.addCatch(groupFailed, { resultPath: '$.groupError' });
 
     // Each group is a child execution with its own history (a Distributed Map in AWS; the local
     // interpreter runs it inline). Results go to S3, so nothing flows back but success.
@@ -179,6 +229,10 @@ export class PipelineStateMachine extends Construct {
         last: JsonPath.numberAt('$$.Map.Item.Value.last'),
       },
       resultPath: JsonPath.DISCARD,
+      // A failed child never fails the map run (nor stops the groups in flight): the run summary
+      // reports its windows. The Catch below is the local interpreter's path (it ignores tolerance)
+      // and the last resort in AWS; either way Summarize run runs.
+      toleratedFailurePercentage: 100,
     });
     groups.itemProcessor(indexes.next(windows).next(summarizeGroup));
 
@@ -192,11 +246,14 @@ export class PipelineStateMachine extends Construct {
         accounts: JsonPath.listAt('$.accounts'),
         categories: JsonPath.listAt('$.categories'),
         skipped: JsonPath.listAt('$.skipped'),
+        planned: JsonPath.listAt('$.groups'),
       }),
       outputPath: '$.Payload',
     });
 
     summarize.addRetry({ errors: TRANSIENT, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 3 });
+    retryLambdaThrottling(summarize);
+    groups.addCatch(summarize, { resultPath: '$.groupsError' });
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,

@@ -8,13 +8,15 @@ import { emfLine } from '../shared/metrics.ts';
 import type { KeyLoader } from '../shared/secrets.ts';
 import { type FetchLimits, fetchWindow } from './fetch-window.ts';
 import { MAX_WINDOWS_PER_GROUP, type Plan, planRun } from './plan.ts';
-import { readGroupSummaries, runPrefix, writeGroup, writeRunOutput } from './run-store.ts';
+import { readGroupSummaries, runPrefix, writeGroup, writeGroupFailure, writeRunOutput } from './run-store.ts';
 import {
+  type GroupFailure,
   type GroupResults,
   type GroupSummary,
   type RunOutput,
   type RunSummaryInput,
   summarizeGroup,
+  summarizeGroupFailure,
   summarizeRun,
 } from './summarize.ts';
 import { windowOf } from './windows.ts';
@@ -144,6 +146,7 @@ export function createFetchHandler(category: CategoryName, source: RuntimeSource
 
 export type SummarizeEvent =
   | ({ mode: 'group' } & GroupResults)
+  | ({ mode: 'group-failed' } & GroupFailure)
   | ({ mode: 'run' } & Omit<RunSummaryInput, 'groups' | 'detailsUrl'>);
 
 /**
@@ -157,6 +160,11 @@ export function createSummarizeHandler(source: RuntimeSource) {
     if (event.mode === 'group') {
       const summary = summarizeGroup(event);
       await writeGroup(store, event, summary);
+      return summary;
+    }
+    if (event.mode === 'group-failed') {
+      const summary = summarizeGroupFailure(event);
+      await writeGroupFailure(store, event, summary);
       return summary;
     }
     const output = summarizeRun({

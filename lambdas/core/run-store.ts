@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StorageError } from '../shared/errors.ts';
 import { mapLimit } from './page-writer.ts';
-import type { GroupResults, GroupSummary, RunOutput } from './summarize.ts';
+import type { GroupFailure, GroupResults, GroupSummary, RunOutput } from './summarize.ts';
 
 /**
  * Per-run bookkeeping beside the data: each group's window results, and the run's output, under
@@ -40,13 +40,31 @@ async function put(ref: RunStoreRef, key: string, body: unknown): Promise<void> 
   }
 }
 
+const groupKey = (ref: RunStoreRef, g: Pick<GroupResults, 'runId' | 'account' | 'category' | 'start'>) =>
+  `${runPrefix(ref, g.runId)}groups/${g.account}/${g.category}/${g.start.slice(0, 10)}`;
+const FAILED = '.failed.json';
+
 export async function writeGroup(
   ref: RunStoreRef,
   group: GroupResults,
   summary: GroupSummary,
 ): Promise<string> {
-  const key = `${runPrefix(ref, group.runId)}groups/${group.account}/${group.category}/${group.start.slice(0, 10)}.json`;
+  const key = `${groupKey(ref, group)}.json`;
   await put(ref, key, { summary, results: group.results });
+  return key;
+}
+
+/**
+ * A group that failed as a whole, under a key of its own: a failure that came from writing the
+ * group's record cannot stop its failure record, and a later success (a redrive) wins over it.
+ */
+export async function writeGroupFailure(
+  ref: RunStoreRef,
+  failure: GroupFailure,
+  summary: GroupSummary,
+): Promise<string> {
+  const key = `${groupKey(ref, failure)}${FAILED}`;
+  await put(ref, key, { summary, error: failure.error });
   return key;
 }
 
@@ -63,7 +81,12 @@ export async function readGroupSummaries(ref: RunStoreRef, runId: string): Promi
       for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return await mapLimit(keys, 16, async (key) => {
+    // A group's success record wins over its failure record.
+    const succeeded = new Set(keys.filter((k) => !k.endsWith(FAILED)));
+    const current = keys.filter(
+      (k) => !k.endsWith(FAILED) || !succeeded.has(`${k.slice(0, -FAILED.length)}.json`),
+    );
+    return await mapLimit(current, 16, async (key) => {
       const res = await ref.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: key }));
       const body = JSON.parse(
         await (res.Body as { transformToString(): Promise<string> }).transformToString(),
