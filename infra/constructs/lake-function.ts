@@ -1,4 +1,4 @@
-import type { Duration } from 'aws-cdk-lib';
+import { type Duration, Stack } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -43,6 +43,8 @@ export class LakeFunction extends Construct {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        // Powertools' Logger, Metrics and Tracer: the stack is the service (each copy its own metrics).
+        POWERTOOLS_SERVICE_NAME: Stack.of(this).stackName,
         ...props.environment,
       },
       bundling: {

@@ -19,7 +19,13 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { CategoryName } from '../../lambdas/categories.ts';
-import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics.ts';
+import {
+  type CategoryMetric,
+  DIMENSION,
+  METRICS_NAMESPACE,
+  type MetricName,
+  type RunMetric,
+} from '../../lambdas/shared/metrics.ts';
 import type { PhysicalNames } from '../names.ts';
 
 export interface ObservabilityProps {
@@ -30,7 +36,7 @@ export interface ObservabilityProps {
   alarmEmail?: string;
   /** Encrypts the alarm topic; the stack's alarms are allowed to use it. */
   key: IKey;
-  names: Pick<PhysicalNames, 'alarmPrefix' | 'dashboard'>;
+  names: Pick<PhysicalNames, 'alarmPrefix' | 'dashboard' | 'metricsService'>;
 }
 
 /** Alarms to an SNS topic and a dashboard: runs, records per category, throttles, duration. */
@@ -80,6 +86,23 @@ export class Observability extends Construct {
     if (props.alarmEmail)
       this.subscriptions.push(this.topic.addSubscription(new EmailSubscription(props.alarmEmail)));
     const action = new SnsAction(this.topic);
+    // The functions' metrics, by name from the one list (lambdas/shared/metrics.ts), in this stack's service.
+    const lake = (
+      name: MetricName,
+      options: { statistic: string; period: Duration; category?: CategoryName },
+    ) =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: name,
+        dimensionsMap: {
+          [DIMENSION.service]: props.names.metricsService,
+          ...(options.category ? { [DIMENSION.category]: options.category } : {}),
+        },
+        statistic: options.statistic,
+        period: options.period,
+        ...(options.category ? { label: options.category } : {}),
+      });
+    const run = (name: RunMetric, period: Duration) => lake(name, { statistic: 'Sum', period });
     const sm = props.stateMachine;
     const alarm = (id: string, metric: Metric | MathExpression, description: string) => {
       const a = new Alarm(this, id, {
@@ -106,12 +129,7 @@ export class Observability extends Construct {
     );
     alarm(
       'WindowsFailed',
-      new Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: 'FailedWindows',
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }),
+      run('FailedWindows', Duration.minutes(5)),
       'A run ended E_FAIL: some windows failed (see the run output and its details_url)',
     );
     for (const [name, fn] of Object.entries(props.functions)) {
@@ -129,18 +147,8 @@ export class Observability extends Construct {
       );
     }
 
-    const perCategory = (metricName: string, statistic = 'Sum') =>
-      props.categories.map(
-        (c) =>
-          new Metric({
-            namespace: METRICS_NAMESPACE,
-            metricName,
-            dimensionsMap: { Category: c },
-            statistic,
-            period: Duration.hours(1),
-            label: c,
-          }),
-      );
+    const perCategory = (name: CategoryMetric, statistic = 'Sum') =>
+      props.categories.map((category) => lake(name, { statistic, period: Duration.hours(1), category }));
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.names.dashboard });
     this.dashboard.addWidgets(
       new GraphWidget({
@@ -172,14 +180,7 @@ export class Observability extends Construct {
       }),
       new SingleValueWidget({
         title: 'Failed windows (last run period)',
-        metrics: [
-          new Metric({
-            namespace: METRICS_NAMESPACE,
-            metricName: 'FailedWindows',
-            statistic: 'Sum',
-            period: Duration.days(1),
-          }),
-        ],
+        metrics: [run('FailedWindows', Duration.days(1))],
         width: 12,
       }),
     );

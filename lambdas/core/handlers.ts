@@ -4,7 +4,7 @@ import type { AccountConfig } from '../shared/config.ts';
 import { DatadogClient, type DatadogClientOptions } from '../shared/datadog-client.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import { emfLine } from '../shared/metrics.ts';
+import { type LakeMetrics, silentMetrics } from '../shared/metrics.ts';
 import type { KeyLoader } from '../shared/secrets.ts';
 import { type FetchLimits, fetchWindow } from './fetch-window.ts';
 import { MAX_WINDOWS_PER_GROUP, type Plan, planRun } from './plan.ts';
@@ -34,6 +34,8 @@ export interface Runtime {
   clientOptions?: Partial<Omit<DatadogClientOptions, 'site' | 'apiKey' | 'appKey'>>;
   limits: FetchLimits;
   log: Logger;
+  /** Where the functions' metrics go; none (local runs, tests): nowhere. */
+  metrics?: LakeMetrics;
   now(): Date;
   sleep(ms: number): Promise<void>;
 }
@@ -126,20 +128,15 @@ export function createFetchHandler(category: CategoryName, source: RuntimeSource
       },
     });
     // Per invocation, the deltas: CloudWatch sums them per category.
-    rt.log.raw(
-      emfLine(
-        { Category: category },
-        {
-          Pages: { value: result.part - item.part, unit: 'Count' },
-          Records: { value: result.records - item.records, unit: 'Count' },
-          Bytes: { value: result.bytes - item.bytes, unit: 'Bytes' },
-          Throttles: { value: result.throttles - item.throttles, unit: 'Count' },
-          Retries: { value: result.retries - item.retries, unit: 'Count' },
-          WindowsCompleted: { value: result.status === 'done' ? 1 : 0, unit: 'Count' },
-          InvocationDuration: { value: Date.now() - started, unit: 'Milliseconds' },
-        },
-      ),
-    );
+    (rt.metrics ?? silentMetrics).category(category, {
+      Pages: result.part - item.part,
+      Records: result.records - item.records,
+      Bytes: result.bytes - item.bytes,
+      Throttles: result.throttles - item.throttles,
+      Retries: result.retries - item.retries,
+      WindowsCompleted: result.status === 'done' ? 1 : 0,
+      InvocationDuration: Date.now() - started,
+    });
     return result;
   };
 }
@@ -174,17 +171,12 @@ export function createSummarizeHandler(source: RuntimeSource) {
     });
     await writeRunOutput(store, event.runId, output);
     const totals = output.output.totals;
-    rt.log.raw(
-      emfLine(
-        {},
-        {
-          RunsCompleted: { value: 1, unit: 'Count' },
-          RunsWithFailures: { value: output.execution_status === 'S_OK' ? 0 : 1, unit: 'Count' },
-          FailedWindows: { value: totals.failed, unit: 'Count' },
-          RunRecords: { value: totals.records, unit: 'Count' },
-        },
-      ),
-    );
+    (rt.metrics ?? silentMetrics).run({
+      RunsCompleted: 1,
+      RunsWithFailures: output.execution_status === 'S_OK' ? 0 : 1,
+      FailedWindows: totals.failed,
+      RunRecords: totals.records,
+    });
     rt.log.info('run finished', {
       run_id: output.output.run_id,
       execution_status: output.execution_status,
