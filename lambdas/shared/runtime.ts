@@ -53,7 +53,8 @@ export function withPowertools<E, R>(
   deps: { logger: PowertoolsLogger; tracer: Tracer } = { logger, tracer },
 ): Handler<E, R> {
   return async (event, context) => {
-    deps.logger.addContext(context);
+    // Lambda always passes a context; a direct call (a smoke test) may not.
+    if (context) deps.logger.addContext(context);
     const segment = deps.tracer.getSegment();
     const subsegment = segment?.addNewSubsegment('## handler');
     if (subsegment) deps.tracer.setSegment(subsegment);
