@@ -8,6 +8,9 @@
  * category's windows in the real 15-month plan, plus per-group and per-run figures. The month of
  * daily runs is 30 × the measured daily run. Prices: bench/prices.ts only.
  */
+
+import { parseSettings } from '../infra/config.ts';
+import { synthesizeStack } from '../infra/definition.ts';
 import { CATEGORIES, CATEGORY_NAMES, type CategoryName } from '../lambdas/categories.ts';
 import {
   createFetchHandler,
@@ -17,6 +20,7 @@ import {
 } from '../lambdas/core/handlers.ts';
 import { type Plan, planRun } from '../lambdas/core/plan.ts';
 import { createLogger } from '../lambdas/shared/log.ts';
+import { createMetrics, METRICS } from '../lambdas/shared/metrics.ts';
 import { type Progress, runLocal } from '../local/runner.ts';
 import {
   ACCOUNTS,
@@ -34,7 +38,15 @@ import {
   startEnv,
   workItem,
 } from './common.ts';
-import { LAMBDA_MEMORY_MB, LOG_ESTIMATES, PRICES, S3_TIER } from './prices.ts';
+import { HOURS_PER_MONTH, LAMBDA_MEMORY_MB, LOG_ESTIMATES, PRICES, S3_TIER } from './prices.ts';
+
+/**
+ * Billed but invisible to the local interpreter, which runs the distributed Map inline: every child
+ * execution the Map starts is one state transition (on top of the child's own transitions).
+ */
+export const TRANSITIONS_PER_CHILD_EXECUTION = 1;
+/** Datadog requests in flight at once in the deployed settings (mapConcurrency × windowConcurrency). */
+const DEPLOYED_CONCURRENT_FETCHES = 8;
 
 export interface CostConfig {
   orgs: number[];
@@ -70,6 +82,10 @@ export interface PerWindow {
 
 export interface Breakdown {
   transitions: number;
+  /** Executions: the run and each group's child execution (each an X-Ray trace at most). */
+  executions: number;
+  /** Custom metrics (EMF) published, × the hours they receive data in. */
+  metricHours: number;
   lambdaRequests: number;
   lambdaGbSeconds: number;
   s3PutTier: number;
@@ -83,17 +99,32 @@ export interface Breakdown {
     s3Requests: number;
     s3Storage: number;
     logs: number;
+    /** X-Ray traces (every execution sampled: an upper bound) and custom metrics, prorated by the hour. */
+    observability: number;
     total: number;
   };
+}
+
+/** What the deployment costs every month whatever it runs (not in the per-run figures). */
+export interface FixedMonthly {
+  alarms: number;
+  dashboards: number;
+  kmsKeys: number;
+  secrets: number;
+  cost: { alarms: number; dashboards: number; kmsKeys: number; secrets: number; total: number };
 }
 
 export interface OrgCost {
   orgs: number;
   perWindow: Partial<Record<CategoryName, PerWindow>>;
-  /** Fitted/measured transition model: run + groups × group + Σ windows (3 × invocations + waits + 1). */
+  /**
+   * Fitted/measured transition model: run + groups × (group + child execution start) + Σ windows
+   * (3 × invocations + waits + 1). The child execution start is billed in AWS but not seen locally.
+   */
   transitions: {
     emptyRun: number;
     perGroup: number;
+    perChildExecution: number;
     sampleMeasured: number;
     sampleModel: number;
     /** null when runLocal ran for the first org count only (quick mode). */
@@ -129,6 +160,7 @@ export interface CostResult {
   prices: typeof PRICES;
   assumptions: string[];
   orgs: OrgCost[];
+  fixedMonthly: FixedMonthly;
 }
 
 const LATENCY_MS_PER_REQUEST = 1_000;
@@ -163,6 +195,8 @@ function tiers(ops: Record<string, number> | undefined): { put: number; get: num
 
 function price(b: Omit<Breakdown, 'cost'>): Breakdown {
   const stepFunctions = b.transitions * PRICES.stepFunctionsPerTransition;
+  const observability =
+    b.executions * PRICES.xrayPerTrace + (b.metricHours * PRICES.customMetricPerMonth) / HOURS_PER_MONTH;
   const lambdaRequests = b.lambdaRequests * PRICES.lambdaPerRequest;
   const lambdaDuration = b.lambdaGbSeconds * PRICES.lambdaArmPerGbSecond;
   const s3Requests = b.s3PutTier * PRICES.s3PutTierPerRequest + b.s3GetTier * PRICES.s3GetTierPerRequest;
@@ -172,6 +206,8 @@ function price(b: Omit<Breakdown, 'cost'>): Breakdown {
   return {
     ...b,
     transitions: Math.round(b.transitions),
+    executions: Math.round(b.executions),
+    metricHours: Math.round(b.metricHours),
     lambdaRequests: Math.round(b.lambdaRequests),
     lambdaGbSeconds: round(b.lambdaGbSeconds, 3),
     s3PutTier: Math.round(b.s3PutTier),
@@ -185,7 +221,10 @@ function price(b: Omit<Breakdown, 'cost'>): Breakdown {
       s3Requests: r(s3Requests),
       s3Storage: r(s3Storage),
       logs: r(logs),
-      total: r(stepFunctions + lambdaRequests + lambdaDuration + s3Requests + s3Storage + logs),
+      observability: r(observability),
+      total: r(
+        stepFunctions + lambdaRequests + lambdaDuration + s3Requests + s3Storage + logs + observability,
+      ),
     },
   };
 }
@@ -193,6 +232,8 @@ function price(b: Omit<Breakdown, 'cost'>): Breakdown {
 function scale(b: Breakdown, k: number): Breakdown {
   return price({
     transitions: b.transitions * k,
+    executions: b.executions * k,
+    metricHours: b.metricHours * k,
     lambdaRequests: b.lambdaRequests * k,
     lambdaGbSeconds: b.lambdaGbSeconds * k,
     s3PutTier: b.s3PutTier * k,
@@ -228,6 +269,13 @@ async function directPass(env: Env, input: Record<string, unknown>, runId: strin
     s3: env.s3.client,
     bucket: env.s3.bucket,
     log: logger,
+  });
+  // EMF lines are log lines too (CloudWatch Logs ingests them): count them with the rest.
+  runtime.metrics = createMetrics({
+    service: 'DatadogUsageLake',
+    write: (line) => {
+      logBytes += Buffer.byteLength(line) + 1;
+    },
   });
   const executionId = `arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake:${runId}`;
 
@@ -382,6 +430,17 @@ function assemble(
     appLogBytes += n * pw.logBytes;
   }
   if (transitionsOverride !== undefined) transitions = transitionsOverride;
+  transitions += groups * TRANSITIONS_PER_CHILD_EXECUTION;
+  // Custom metrics: each category's per-invocation metrics and the run's, billed for each hour they get
+  // data in; the run's hours at 1 s per Datadog request with the deployed concurrency, at least one.
+  const requests = Object.entries(windows).reduce(
+    (n, [c, w]) => n + (w ?? 0) * (perWindow[c as CategoryName]?.requests ?? 0),
+    0,
+  );
+  const hours = Math.max(1, Math.ceil(requests / DEPLOYED_CONCURRENT_FETCHES / 3600));
+  const published =
+    Object.values(METRICS).filter((m) => m.per === 'category').length * Object.keys(windows).length;
+  const metricHours = (published + Object.values(METRICS).filter((m) => m.per === 'run').length) * hours;
   const groupMs = direct.groupMs.reduce((a, b) => a + Math.ceil(b), 0) / Math.max(1, direct.groupMs.length);
   const sampleGroups = Math.max(1, direct.groupMs.length);
   // Summarize run reads every group's object: its time and GETs grow with the groups.
@@ -406,6 +465,8 @@ function assemble(
       LOG_ESTIMATES.stepFunctionsBytesPerEvent;
   return price({
     transitions,
+    executions: 1 + groups,
+    metricHours,
     lambdaRequests,
     lambdaGbSeconds: gbSeconds,
     s3PutTier: put,
@@ -545,10 +606,12 @@ export async function runCostModel(config: CostConfig): Promise<CostResult> {
         transitions: {
           emptyRun: empty.transitions,
           perGroup: round(perGroup, 2),
+          perChildExecution: TRANSITIONS_PER_CHILD_EXECUTION,
           sampleMeasured: sample.transitions,
           sampleModel: round(empty.transitions + sample.groups * perGroup + sample.windowTransitions, 1),
           dailyMeasured: daily?.transitions ?? null,
-          dailyModel: dailyModel.transitions,
+          // What the local interpreter sees (no child execution starts), to check the model against it.
+          dailyModel: dailyModel.transitions - dailyPlan.groups.length * TRANSITIONS_PER_CHILD_EXECUTION,
         },
         handlers: {
           planMs: round(backfillDirect.planMs, 1),
@@ -579,9 +642,10 @@ export async function runCostModel(config: CostConfig): Promise<CostResult> {
           dailyMonth: round(dailyLatency.cost.total * config.dailyRunsPerMonth, 6),
         },
       });
-      if (daily && Math.abs(dailyModel.transitions - daily.transitions) > 0.5) {
+      const dailyLocal = dailyModel.transitions - dailyPlan.groups.length * TRANSITIONS_PER_CHILD_EXECUTION;
+      if (daily && Math.abs(dailyLocal - daily.transitions) > 0.5) {
         log(
-          `  cost: transition model predicts ${dailyModel.transitions} for the daily run, measured ${daily.transitions}`,
+          `  cost: transition model predicts ${dailyLocal} for the daily run, measured ${daily.transitions}`,
         );
       }
     } finally {
@@ -591,14 +655,39 @@ export async function runCostModel(config: CostConfig): Promise<CostResult> {
   return {
     config,
     prices: PRICES,
+    fixedMonthly: fixedMonthly(),
     assumptions: [
-      'Backfill: per-window figures measured on a sample run (runLocal + the same handlers driven window by window), × windows per category of the real 15-month plan; transitions = empty run + groups × fitted per-group + Σ windows (3 × invocations + waits + 1).',
+      'Backfill: per-window figures measured on a sample run (runLocal + the same handlers driven window by window), × windows per category of the real 15-month plan; transitions = empty run + groups × (fitted per-group + 1 for the child execution the distributed Map starts, which the local interpreter does not see) + Σ windows (3 × invocations + waits + 1).',
+      'X-Ray: one trace per execution (the run and each child), every one sampled (an upper bound). Custom metrics: each published metric billed for the hours it gets data in (at least one per run; a backfill\u2019s hours at 1 s per Datadog request, 8 in flight).',
       'Daily: one measured run (lookback P3D) × 30; storage = one new day of hourly usage per run + the monthly windows, one month.',
       'Lambda durations are the handlers\u2019 own wall time on loopback (simulated Datadog answers in ms); the withLatency line adds 1 s per Datadog request.',
       'No rate-limit waits (the sample runs under no limit); a limited run adds a Wait + 3 transitions per hand-back.',
       `Logs: app log bytes counted; Lambda platform lines ${LOG_ESTIMATES.lambdaPlatformBytesPerInvocation} B per invocation and Step Functions ${LOG_ESTIMATES.stepFunctionsBytesPerEvent} B per history event are estimates.`,
-      'Backfill storage: one month of the landed bytes. Not included: Secrets Manager ($0.40 per secret-month, fixed), KMS, data transfer, Athena/Glue queries, free tiers.',
+      'Backfill storage: one month of the landed bytes. Fixed monthly costs (alarms, dashboard, KMS key, secrets) are listed apart. Not included: KMS and Secrets Manager requests, data transfer, Athena/Glue queries, free tiers.',
     ],
     orgs: out,
+  };
+}
+
+/** Alarms, dashboards, keys and secrets of the stack as deployed (cdk.json's settings), priced per month. */
+function fixedMonthly(): FixedMonthly {
+  const settings = parseSettings(undefined);
+  const { template } = synthesizeStack(settings);
+  const count = (type: string) => Object.keys(template.findResources(type)).length;
+  const n = {
+    alarms: count('AWS::CloudWatch::Alarm'),
+    dashboards: count('AWS::CloudWatch::Dashboard'),
+    kmsKeys: count('AWS::KMS::Key'),
+    secrets: settings.accounts.length,
+  };
+  const cost = {
+    alarms: round(n.alarms * PRICES.alarmPerMonth, 2),
+    dashboards: round(n.dashboards * PRICES.dashboardPerMonth, 2),
+    kmsKeys: round(n.kmsKeys * PRICES.kmsKeyPerMonth, 2),
+    secrets: round(n.secrets * PRICES.secretPerMonth, 2),
+  };
+  return {
+    ...n,
+    cost: { ...cost, total: round(cost.alarms + cost.dashboards + cost.kmsKeys + cost.secrets, 2) },
   };
 }

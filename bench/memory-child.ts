@@ -2,14 +2,17 @@
  * Section 4's child: one invocation of the hourly_usage fetch handler in a fresh process, then its peak
  * RSS. bench/memory.ts bundles this file the way the deployed Lambda is bundled (esbuild, ESM, minified,
  * @aws-sdk external) and runs it with plain `node`, so no TypeScript loader sits in the measured memory.
- * Imports only what a deployed function loads (no simulator, no s3rver).
+ * Imports only what a deployed function loads (no simulator, no s3rver), Powertools' Logger, Metrics
+ * and Tracer included (writing to stdout as in Lambda; the Tracer is off outside Lambda).
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_OPTIONS } from '../lambdas/categories.ts';
 import { DEFAULT_LIMITS } from '../lambdas/core/fetch-window.ts';
 import { createFetchHandler, type Runtime } from '../lambdas/core/handlers.ts';
 import { INITIAL_PROGRESS, type WorkItem } from '../lambdas/core/work-item.ts';
-import { silentLogger } from '../lambdas/shared/log.ts';
+import { createPowertoolsLogger, fromPowertools } from '../lambdas/shared/log.ts';
+import { createMetrics } from '../lambdas/shared/metrics.ts';
+import { withPowertools } from '../lambdas/shared/runtime.ts';
 import { createS3Client } from '../lambdas/shared/s3.ts';
 
 export interface MemoryChildConfig {
@@ -48,11 +51,12 @@ const runtime: Runtime = {
   loadKeys: async () => ({ apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' }),
   clientOptions: { baseUrlOverride: config.simUrl },
   limits: DEFAULT_LIMITS,
-  log: silentLogger,
+  log: fromPowertools(createPowertoolsLogger({ serviceName: 'bench' })),
+  metrics: createMetrics({ service: 'bench' }),
   now: () => new Date(config.now),
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
 };
-const handler = createFetchHandler('hourly_usage', runtime);
+const handler = withPowertools(createFetchHandler('hourly_usage', runtime));
 const item: WorkItem = {
   runId: 'bench-memory',
   executionId: 'arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake:bench-memory',
@@ -79,7 +83,11 @@ const started = performance.now();
 const deadline = Date.now() + 300_000;
 const out =
   config.mode === 'invoke'
-    ? await handler(item, { getRemainingTimeInMillis: () => deadline - Date.now() })
+    ? await handler(item, {
+        awsRequestId: 'bench',
+        functionName: 'bench',
+        getRemainingTimeInMillis: () => deadline - Date.now(),
+      } as never)
     : undefined;
 const result: MemoryChildResult = {
   mode: config.mode,

@@ -18,7 +18,21 @@ export const PRICES = {
   s3StoragePerGbMonth: 0.023,
   /** CloudWatch Logs ingestion (standard class), per GB. */
   logsIngestionPerGb: 0.5,
+  /** X-Ray, per trace recorded ($5.00 per 1M). */
+  xrayPerTrace: 5 / 1_000_000,
+  /** CloudWatch custom metric (EMF), per metric-month, prorated by the hour it receives data (730 h a month). */
+  customMetricPerMonth: 0.3,
+  /** CloudWatch standard-resolution alarm, per alarm-month. */
+  alarmPerMonth: 0.1,
+  /** CloudWatch dashboard, per month (an account's first 3 are free). */
+  dashboardPerMonth: 3,
+  /** KMS customer managed key, per month (requests: $0.03 per 10,000, a few per alarm or dead letter). */
+  kmsKeyPerMonth: 1,
+  /** Secrets Manager, per secret-month (API calls: $0.05 per 10,000, cached 5 minutes per container). */
+  secretPerMonth: 0.4,
 } as const;
+
+export const HOURS_PER_MONTH = 730;
 
 /** S3 operations by price tier (DeleteObject is free; DeleteObjects is a POST). */
 export const S3_TIER: Record<string, 'put' | 'get' | 'free'> = {

@@ -398,6 +398,7 @@ if (results.cost) {
     'Lambda',
     'S3',
     'logs',
+    'X-Ray + metrics',
     'total',
     'with 1 s per Datadog request',
   ]);
@@ -429,6 +430,7 @@ if (results.cost) {
         money(b.cost.lambdaRequests + b.cost.lambdaDuration),
         money(b.cost.s3Requests + b.cost.s3Storage),
         money(b.cost.logs),
+        money(b.cost.observability),
         `**${money(b.cost.total)}**`,
         money(lat),
       ]);
@@ -438,10 +440,15 @@ if (results.cost) {
   const o = c.orgs[0];
   if (o) {
     p(
-      `Transition model (checked against runLocal): run ${o.transitions.emptyRun} + ${o.transitions.perGroup} per group + per window 3 × invocations + waits + 1; sample ${o.transitions.sampleModel} predicted / ${o.transitions.sampleMeasured} measured, daily ${o.transitions.dailyModel} / ${o.transitions.dailyMeasured}.`,
+      `Transition model: run ${o.transitions.emptyRun} + ${o.transitions.perGroup} per group + per window 3 × invocations + waits + 1, checked against runLocal (sample ${o.transitions.sampleModel} predicted / ${o.transitions.sampleMeasured} measured, daily ${o.transitions.dailyModel} / ${o.transitions.dailyMeasured}); billed on top: ${o.transitions.perChildExecution} per child execution the distributed Map starts (${o.backfill.groups} in the backfill, ${o.daily.groups} per daily run), which the local interpreter does not see.`,
     );
     p();
   }
+  const f = c.fixedMonthly;
+  p(
+    `Fixed per month, whatever runs (not in the table): ${f.alarms} alarms ${money(f.cost.alarms)}, ${f.dashboards} dashboard ${money(f.cost.dashboards)} (free within an account's first 3), ${f.kmsKeys} KMS key ${money(f.cost.kmsKeys)}, ${f.secrets} secret ${money(f.cost.secrets)}: **${money(f.cost.total)}**.`,
+  );
+  p();
 }
 p('**Targets**');
 p();

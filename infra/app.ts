@@ -4,8 +4,7 @@ import { CONTEXT_KEY, parseSettings } from './config.ts';
 import { DatadogUsageStack } from './datadog-usage-stack.ts';
 
 const app = new App();
-new DatadogUsageStack(app, 'DatadogUsageLake', {
-  settings: parseSettings(app.node.tryGetContext(CONTEXT_KEY)),
-});
+const settings = parseSettings(app.node.tryGetContext(CONTEXT_KEY));
+new DatadogUsageStack(app, settings.stackName, { settings });
 addNagChecks(app);
 app.synth();

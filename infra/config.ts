@@ -19,6 +19,8 @@ export interface ScheduleSettings {
 
 /** The `datadog-usage-lake` object of the cdk.json context, validated. */
 export interface LakeSettings {
+  /** The CloudFormation stack; every explicit physical name derives from it (infra/names.ts). */
+  stackName: string;
   accounts: AccountConfig[];
   /** An existing bucket to write to; a new, locked-down bucket is created when absent. */
   bucketName?: string;
@@ -34,7 +36,10 @@ export interface LakeSettings {
 
 export const CONTEXT_KEY = 'datadog-usage-lake';
 
+export const DEFAULT_STACK_NAME = 'DatadogUsageLake';
+
 export const DEFAULT_SETTINGS: LakeSettings = {
+  stackName: DEFAULT_STACK_NAME,
   accounts: [{ name: 'main', secretName: 'datadog-usage-lake/main', site: 'datadoghq.com' }],
   prefix: 'datadog',
   categories: [...CATEGORY_NAMES],
@@ -77,7 +82,10 @@ const RETENTION_DAYS = [
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const SCHEDULE_EXPRESSION = /^(cron\([^)]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/;
+/** CloudFormation's stack name rule, capped so the names derived from it stay within every service's limit. */
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,47}$/;
 const KNOWN = [
+  'stackName',
   'accounts',
   'bucketName',
   'prefix',
@@ -134,6 +142,12 @@ export function parseSettings(raw: unknown): LakeSettings {
   const r = raw as Record<string, unknown>;
   for (const key of Object.keys(r))
     if (!KNOWN.includes(key)) fail(key, `is not a setting; known: ${KNOWN.join(', ')}`);
+  const stackName = r.stackName ?? DEFAULT_SETTINGS.stackName;
+  if (typeof stackName !== 'string' || !STACK_NAME.test(stackName))
+    fail(
+      'stackName',
+      'must be a CloudFormation stack name: a letter, then letters, digits and hyphens, at most 48',
+    );
   const prefix = r.prefix ?? DEFAULT_SETTINGS.prefix;
   if (typeof prefix !== 'string' || !isSafePrefix(prefix))
     fail('prefix', 'must be a safe S3 prefix such as "datadog"');
@@ -154,6 +168,7 @@ export function parseSettings(raw: unknown): LakeSettings {
   if (!RETENTION_DAYS.includes(logRetentionDays))
     fail('logRetentionDays', `must be one of ${RETENTION_DAYS.join(', ')}`);
   return {
+    stackName: stackName as string,
     accounts:
       r.accounts === undefined
         ? DEFAULT_SETTINGS.accounts

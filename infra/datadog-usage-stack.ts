@@ -1,7 +1,15 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  ArnFormat,
+  type CfnElement,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -12,7 +20,6 @@ import {
   type IBucket,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IConstruct } from 'constructs';
 import { CATEGORIES, type CategoryName } from '../lambdas/categories.ts';
 import { categoryPrefix, runsPrefix } from '../lambdas/core/layout.ts';
@@ -23,6 +30,7 @@ import { Observability } from './constructs/observability.ts';
 import { PipelineStateMachine } from './constructs/pipeline-state-machine.ts';
 import { DailySchedules } from './constructs/schedules.ts';
 import { acknowledgeNagFindings } from './nag.ts';
+import { physicalNames } from './names.ts';
 
 /** Get, put and delete objects under `prefix`, and list only that prefix: nothing else in the bucket. */
 function grantPrefix(fn: IFunction, bucket: IBucket, prefix: string): void {
@@ -58,13 +66,14 @@ export class DatadogUsageStack extends Stack {
     super(scope, id, props);
     const { settings } = props;
     const logRetention = settings.logRetentionDays as RetentionDays;
+    const names = physicalNames(this.stackName);
 
-    // Encrypts the alarm topic and the schedules' dead-letter queue; CloudWatch may use it to publish.
+    // Encrypts the alarm topic and the schedules' dead-letter queue. Who may use it for what is
+    // granted where each user is built: the schedules' role (DLQ), the stack's alarms (topic).
     const key = new Key(this, 'Key', {
       enableKeyRotation: true,
-      description: 'Datadog usage lake: alarm topic and dead-letter queue',
+      description: `${this.stackName}: alarm topic and dead-letter queue`,
     });
-    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
 
     // Server access logs of the data bucket (when created here) and of the Athena results bucket.
     const accessLogs = new Bucket(this, 'AccessLogs', {
@@ -86,8 +95,14 @@ export class DatadogUsageStack extends Stack {
       ENABLED_CATEGORIES: settings.categories.join(','),
       CONCURRENT_FETCHES: String(settings.mapConcurrency * settings.windowConcurrency),
     };
-    const secrets = settings.accounts.map((a, i) =>
-      Secret.fromSecretNameV2(this, `Secret${i}`, a.secretName),
+    // GetSecretValue only (no DescribeSecret): the name plus the 6 characters Secrets Manager appends.
+    const secretArns = settings.accounts.map((a) =>
+      this.formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${a.secretName}-??????`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
     );
     const functions: Record<string, IFunction> = {};
 
@@ -103,7 +118,9 @@ export class DatadogUsageStack extends Stack {
       });
       // Reads, writes and deletes only under its own category's prefix; reads only the accounts' secrets.
       grantPrefix(fn, this.bucket, categoryPrefix(settings.prefix, name));
-      for (const secret of secrets) secret.grantRead(fn);
+      fn.addToRolePolicy(
+        new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }),
+      );
       this.fetchFunctions[name] = fn;
       functions[`fetch-${name}`] = fn;
     }
@@ -134,6 +151,8 @@ export class DatadogUsageStack extends Stack {
       mapConcurrency: settings.mapConcurrency,
       windowConcurrency: settings.windowConcurrency,
       logRetention,
+      stateMachineName: names.stateMachine,
+      logGroupName: names.stateMachineLogGroup,
     });
 
     const schedules = new DailySchedules(this, 'Schedules', {
@@ -149,6 +168,7 @@ export class DatadogUsageStack extends Stack {
       categories: settings.categories,
       deadLetterQueue: schedules.deadLetterQueue,
       key,
+      names,
       ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
     });
 
@@ -157,6 +177,8 @@ export class DatadogUsageStack extends Stack {
       prefix: settings.prefix,
       accounts: settings.accounts.map((a) => a.name),
       accessLogsBucket: accessLogs,
+      databaseName: names.database,
+      workGroupName: names.workGroup,
     });
 
     const logicalId = (c: IConstruct) => this.getLogicalId(c.node.defaultChild as CfnElement);
@@ -171,7 +193,7 @@ export class DatadogUsageStack extends Stack {
         { scope: summarize, prefix: runsPrefix(settings.prefix) },
       ],
       stateMachine: {
-        scope: this.pipeline.stateMachine,
+        scope: this.pipeline,
         logicalId: logicalId(this.pipeline.stateMachine),
         invokedFunctionIds: Object.values(functions).map(logicalId),
       },
@@ -186,6 +208,7 @@ export class DatadogUsageStack extends Stack {
     new CfnOutput(this, 'DataPrefix', { value: settings.prefix });
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: observability.topic.topicArn });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: schedules.deadLetterQueue.queueUrl });
   }
 
   /** Public access blocked, TLS only, encrypted, versioned with noncurrent expiry, access-logged. */
@@ -199,10 +222,12 @@ export class DatadogUsageStack extends Stack {
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'data/',
       lifecycleRules: [
-        // A committed fetch removes the older ones: keep the removed versions 30 days, then let them go.
+        // A committed fetch removes the older ones: keep the removed versions 30 days, then let them
+        // go; a delete marker left with no version behind it (removed fetches, expired _runs/) goes too.
         {
           noncurrentVersionExpiration: Duration.days(30),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
+          expiredObjectDeleteMarker: true,
         },
         // Run bookkeeping (window results per run) is only useful for a while.
         { prefix: runsPrefix(prefix), expiration: Duration.days(90) },

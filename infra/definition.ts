@@ -20,7 +20,7 @@ export function synthesizeStack(settings: LakeSettings = parseSettings(undefined
   const outdir = mkdtempSync(path.join(os.tmpdir(), 'cdk-out-'));
   try {
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new DatadogUsageStack(app, 'DatadogUsageLake', { settings });
+    const stack = new DatadogUsageStack(app, settings.stackName, { settings });
     return { stack, template: Template.fromStack(stack) };
   } finally {
     rmSync(outdir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ export interface NagTargets {
   stack: Stack;
   /** Fetch, plan and summarize functions, with the bucket prefix each one may touch. */
   functions: Array<{ scope: IConstruct; prefix?: string }>;
-  /** The state machine's role scope, the functions it invokes (their CloudFormation logical ids). */
+  /** The state machine's construct (machine and role), the functions it invokes (their CloudFormation logical ids). */
   stateMachine: { scope: IConstruct; logicalId: string; invokedFunctionIds: string[] };
   bucketArnToken: string;
   deadLetterQueue: IConstruct;
@@ -22,11 +22,6 @@ function ack(scope: IConstruct, id: string, reason: string): void {
 
 export function acknowledgeNagFindings(t: NagTargets): void {
   for (const { scope, prefix } of t.functions) {
-    ack(
-      scope,
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'Grants only logs:CreateLogGroup/CreateLogStream/PutLogEvents; the function writes to its own log group with a retention period.',
-    );
     ack(
       scope,
       'AwsSolutions-IAM5[Resource::*]',

@@ -198,6 +198,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         options.executionStart ? { ...event, executionStart: options.executionStart } : event,
       )) as Handler),
     [STATE.summarizeGroup]: asLambdaInvoke(STATE.summarizeGroup, createSummarizeHandler(runtime) as Handler),
+    [STATE.groupFailed]: asLambdaInvoke(STATE.groupFailed, createSummarizeHandler(runtime) as Handler),
     [STATE.summarize]: asLambdaInvoke(STATE.summarize, createSummarizeHandler(runtime) as Handler),
   };
   for (const category of CATEGORY_NAMES) {

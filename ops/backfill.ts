@@ -1,4 +1,5 @@
-import '../local/node20.ts';
+// No local/node20.ts here: it turns the EC2 metadata service off, which is where an EC2 or CodeBuild
+// instance role's credentials come from.
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -6,15 +7,17 @@ import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
   ListMapRunsCommand,
+  RedriveExecutionCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { loadCdkJsonSettings } from '../infra/config.ts';
+import { DEFAULT_STACK_NAME, loadCdkJsonSettings } from '../infra/config.ts';
 import { planRun } from '../lambdas/core/plan.ts';
 import { InputError } from '../lambdas/shared/errors.ts';
 import { INPUT_HELP, INPUT_OPTIONS, inputFromFlags } from '../local/flags.ts';
 
 const HELP = `Usage: npm run backfill -- --start TIME [--end TIME] [flags]
+       npm run backfill -- --redrive EXECUTION [--no-wait]
 
 Starts an execution of the deployed state machine (found from the stack's outputs), prints its
 console link, follows it until it ends and prints its output. Uses the AWS credentials and region
@@ -24,8 +27,16 @@ Input (the same flags as npm start):
 ${INPUT_HELP}
   Defaults here: every configured account, --categories all.
 
+Redrive:
+  --redrive EXECUTION         redrive a failed, aborted or timed-out execution (its ARN, or its name
+                              in this stack's state machine): Step Functions re-runs only what did
+                              not succeed, in the distributed Map only the unsuccessful groups, then
+                              follows it like a start. An execution that ended E_FAIL succeeded and
+                              cannot be redriven: start a backfill of its failed windows instead.
+
 Options:
-  --stack NAME                the CloudFormation stack (default: DatadogUsageLake)
+  --stack NAME                the CloudFormation stack (default: stackName in cdk.json, else
+                              DatadogUsageLake)
   --no-wait                   return once the execution has started
   --name NAME                 execution name (default: backfill-<hash of the input>, so the same
                               backfill started twice is refused by Step Functions)
@@ -77,7 +88,8 @@ export async function runBackfill(argv: string[], deps: BackfillDeps): Promise<n
     options: {
       ...INPUT_OPTIONS,
       categories: { type: 'string', default: 'all' },
-      stack: { type: 'string', default: 'DatadogUsageLake' },
+      stack: { type: 'string' },
+      redrive: { type: 'string' },
       wait: { type: 'boolean', default: true },
       name: { type: 'string' },
       poll: { type: 'string', default: '10' },
@@ -88,6 +100,9 @@ export async function runBackfill(argv: string[], deps: BackfillDeps): Promise<n
     deps.out(HELP);
     return 0;
   }
+  const stack = f.stack ?? stackFromCdkJson();
+  const pollMs = Math.max(1, Number(f.poll) || 10) * 1000;
+  if (f.redrive !== undefined) return redrive(deps, f.redrive, stack, f.wait ? pollMs : undefined);
   const input = inputFromFlags(f);
   try {
     if (f.start === undefined)
@@ -110,7 +125,7 @@ export async function runBackfill(argv: string[], deps: BackfillDeps): Promise<n
     throw error;
   }
 
-  const arn = await stateMachineArn(deps.cfn, f.stack);
+  const arn = await stateMachineArn(deps.cfn, stack);
   const name = f.name ?? executionName(input);
   let executionArn: string;
   try {
@@ -130,8 +145,51 @@ export async function runBackfill(argv: string[], deps: BackfillDeps): Promise<n
   }
   deps.out(`Started ${name}\n  ${consoleLink(deps.region, executionArn)}`);
   if (!f.wait) return 0;
+  return follow(deps, executionArn, pollMs);
+}
 
-  const pollMs = Math.max(1, Number(f.poll) || 10) * 1000;
+function stackFromCdkJson(): string {
+  try {
+    return loadCdkJsonSettings().stackName;
+  } catch {
+    return DEFAULT_STACK_NAME;
+  }
+}
+
+/**
+ * RedriveExecution: the same execution (ARN, input, history) continues from what did not succeed; in
+ * the distributed Map, only the child executions that failed, were aborted or never started run again.
+ */
+async function redrive(
+  deps: BackfillDeps,
+  execution: string,
+  stack: string,
+  pollMs: number | undefined,
+): Promise<number> {
+  const executionArn = execution.startsWith('arn:')
+    ? execution
+    : `${(await stateMachineArn(deps.cfn, stack)).replace(':stateMachine:', ':execution:')}:${execution}`;
+  try {
+    await deps.sfn.send(new RedriveExecutionCommand({ executionArn }));
+  } catch (error) {
+    if ((error as Error).name === 'ExecutionNotRedrivable') {
+      deps.out(
+        `Step Functions cannot redrive ${executionArn}: ${(error as Error).message}\nOnly a failed, aborted or timed-out execution of the last 14 days can be redriven. A run that ended E_FAIL succeeded: start a backfill of the windows its output lists as failed.`,
+      );
+      return 3;
+    }
+    if ((error as Error).name === 'ExecutionDoesNotExist') {
+      deps.out(`No execution ${executionArn}: pass its ARN, or its name in the stack ${stack}.`);
+      return 2;
+    }
+    throw error;
+  }
+  deps.out(`Redriving ${executionArn}\n  ${consoleLink(deps.region, executionArn)}`);
+  return pollMs === undefined ? 0 : follow(deps, executionArn, pollMs);
+}
+
+/** Polls the execution until it ends, with the distributed Map's progress; 0 only for S_OK. */
+async function follow(deps: BackfillDeps, executionArn: string, pollMs: number): Promise<number> {
   let last = '';
   for (;;) {
     const d = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
@@ -154,6 +212,7 @@ export async function runBackfill(argv: string[], deps: BackfillDeps): Promise<n
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   runBackfill(process.argv.slice(2), {
     sfn: new SFNClient({ region }),

@@ -1,4 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -6,6 +7,7 @@ import {
   Condition,
   DefinitionBody,
   DistributedMap,
+  JitterType,
   JsonPath,
   LogLevel,
   Map as MapState,
@@ -32,6 +34,10 @@ export interface PipelineStateMachineProps {
   /** Windows in flight at once within a group. */
   windowConcurrency: number;
   logRetention?: RetentionDays;
+  /** Explicit, so the role's trust can name this state machine (and its Map's children) only. */
+  stateMachineName: string;
+  /** The execution log group (under /aws/vendedlogs/). */
+  logGroupName: string;
 }
 
 /** State names the local runner binds handlers to. */
@@ -47,6 +53,7 @@ export const STATE = {
   done: 'Window done',
   failed: 'Window failed',
   summarizeGroup: 'Summarize group',
+  groupFailed: 'Record group failure',
   summarize: 'Summarize run',
 } as const;
 
@@ -61,6 +68,24 @@ function taskTimeout(fn: IFunction): { taskTimeout: Timeout } {
   const timeout = fn instanceof LambdaFunction ? fn.timeout : undefined;
   if (!timeout) throw new Error(`${fn.node.path}: the state machine needs the function's timeout`);
   return { taskTimeout: Timeout.duration(timeout) };
+}
+
+/**
+ * Every Lambda call also waits out Lambda's own throttling (concurrency or burst limits), with jitter
+ * so the groups in flight do not retry in step. CDK's default retrier already covers
+ * Lambda.ServiceException, AWSLambdaException, SdkClientException and ClientExecutionTimeoutException.
+ * A fetch runs up to 30 times per window, so its attempts count against the child's history bound
+ * (infra/limits.ts); a window that stays throttled fails alone, caught like any other window failure.
+ */
+function retryLambdaThrottling(task: LambdaInvoke, maxAttempts = 6): void {
+  task.addRetry({
+    errors: ['Lambda.TooManyRequestsException'],
+    interval: Duration.seconds(5),
+    backoffRate: 2,
+    maxAttempts,
+    maxDelay: Duration.minutes(1),
+    jitterStrategy: JitterType.FULL,
+  });
 }
 
 /**
@@ -87,6 +112,7 @@ export class PipelineStateMachine extends Construct {
       outputPath: '$.Payload',
       ...taskTimeout(props.planFunction),
     });
+    retryLambdaThrottling(plan);
 
     const route = new Choice(this, STATE.route);
     const check = new Choice(this, STATE.check);
@@ -121,9 +147,14 @@ export class PipelineStateMachine extends Construct {
         outputPath: '$.Payload',
         ...taskTimeout(fn),
       });
-      fetch.addRetry({ errors: TRANSIENT, interval: Duration.seconds(10), backoffRate: 2, maxAttempts: 3 });
-      // An invocation that ran out of time is safe to repeat: its pages stand, the retry follows them.
-      fetch.addRetry({ errors: ['States.Timeout'], interval: Duration.seconds(5), maxAttempts: 2 });
+      // An invocation that ran out of time is safe to repeat too: its pages stand, the retry follows them.
+      fetch.addRetry({
+        errors: [...TRANSIENT, 'States.Timeout'],
+        interval: Duration.seconds(10),
+        backoffRate: 2,
+        maxAttempts: 3,
+      });
+      retryLambdaThrottling(fetch, 3);
       fetch.addCatch(failed, { resultPath: '$.error' });
       fetch.next(check);
       route.when(Condition.stringEquals('$.category', category), fetch);
@@ -178,6 +209,35 @@ export class PipelineStateMachine extends Construct {
       backoffRate: 2,
       maxAttempts: 3,
     });
+    retryLambdaThrottling(summarizeGroup);
+
+    // A group that fails as a whole (its window Map, or its summary) becomes failed windows in S3: the
+    // child execution still succeeds and the run summary lists them. If even that record cannot be
+    // written, the child fails; the distributed Map tolerates it and the run summary reports every
+    // planned group that left no record.
+    const groupFailed = new LambdaInvoke(this, STATE.groupFailed, {
+      lambdaFunction: props.summarizeFunction,
+      payload: TaskInput.fromObject({
+        mode: 'group-failed',
+        runId: JsonPath.stringAt('$.runId'),
+        account: JsonPath.stringAt('$.account'),
+        category: JsonPath.stringAt('$.category'),
+        start: JsonPath.stringAt('$.start'),
+        last: JsonPath.numberAt('$.last'),
+        error: JsonPath.objectAt('$.groupError'),
+      }),
+      outputPath: '$.Payload',
+      ...taskTimeout(props.summarizeFunction),
+    });
+    groupFailed.addRetry({
+      errors: TRANSIENT,
+      interval: Duration.seconds(5),
+      backoffRate: 2,
+      maxAttempts: 3,
+    });
+    retryLambdaThrottling(groupFailed);
+    windows.addCatch(groupFailed, { resultPath: '$.groupError' });
+    summarizeGroup.addCatch(groupFailed, { resultPath: '$.groupError' });
 
     // Each group is a child execution with its own history (a Distributed Map in AWS; the local
     // interpreter runs it inline). Results go to S3, so nothing flows back but success.
@@ -196,6 +256,10 @@ export class PipelineStateMachine extends Construct {
         last: JsonPath.numberAt('$$.Map.Item.Value.last'),
       },
       resultPath: JsonPath.DISCARD,
+      // A failed child never fails the map run (nor stops the groups in flight): the run summary
+      // reports its windows. The Catch below is the local interpreter's path (it ignores tolerance)
+      // and the last resort in AWS; either way Summarize run runs.
+      toleratedFailurePercentage: 100,
     });
     groups.itemProcessor(indexes.next(windows).next(summarizeGroup));
 
@@ -209,22 +273,55 @@ export class PipelineStateMachine extends Construct {
         accounts: JsonPath.listAt('$.accounts'),
         categories: JsonPath.listAt('$.categories'),
         skipped: JsonPath.listAt('$.skipped'),
+        planned: JsonPath.listAt('$.groups'),
       }),
       outputPath: '$.Payload',
       ...taskTimeout(props.summarizeFunction),
     });
 
     summarize.addRetry({ errors: TRANSIENT, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 3 });
+    retryLambdaThrottling(summarize);
+    groups.addCatch(summarize, { resultPath: '$.groupsError' });
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      role: this.role(props.stateMachineName),
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(plan.next(groups).next(summarize)),
       tracingEnabled: true,
       logs: {
-        destination: new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH }),
+        destination: new LogGroup(this, 'Logs', {
+          logGroupName: props.logGroupName,
+          retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+          // Named: a retained group would block the next deployment of a stack of the same name.
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
         level: LogLevel.ALL,
         includeExecutionData: false,
       },
+    });
+  }
+
+  /**
+   * Assumable by Step Functions for this state machine only: its own executions and its distributed
+   * Map's children (whose state machine ARN is `<name>/<map run label>`), not any of the account's.
+   */
+  private role(name: string): Role {
+    const stack = Stack.of(this);
+    const arn = (resourceName: string) =>
+      stack.formatArn({
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+    return new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('states.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': [arn(name), arn(`${name}/*`)] },
+        },
+      }),
     });
   }
 }

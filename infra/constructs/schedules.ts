@@ -1,4 +1,5 @@
-import { Duration, TimeZone } from 'aws-cdk-lib';
+import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
   ContextAttribute,
@@ -29,6 +30,8 @@ export interface DailySchedulesProps {
 export class DailySchedules extends Construct {
   readonly schedules: Schedule[] = [];
   readonly deadLetterQueue: Queue;
+  /** What EventBridge Scheduler acts as: starts the state machine, or writes the dead letter. */
+  readonly role: Role;
 
   constructor(scope: Construct, id: string, props: DailySchedulesProps) {
     super(scope, id);
@@ -38,6 +41,30 @@ export class DailySchedules extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    const stack = Stack.of(this);
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': stack.account,
+            'aws:SourceArn': stack.formatArn({
+              service: 'scheduler',
+              resource: 'schedule-group',
+              resourceName: 'default',
+            }),
+          },
+        },
+      }),
+    });
+    // SQS encrypts a dead letter with the sender's rights on the queue's key: without these, a failed
+    // start would be dropped instead of kept.
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [props.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sqs.${stack.region}.amazonaws.com` } },
+      }),
+    );
     const runs: Array<{ id: string; account?: string }> =
       props.settings.mode === 'per-account'
         ? props.accounts.map((a) => ({ id: `Daily-${a.name}`, account: a.name }))
@@ -60,6 +87,7 @@ export class DailySchedules extends Construct {
           target: new StepFunctionsStartExecution(props.stateMachine, {
             input: ScheduleTargetInput.fromObject(input),
             deadLetterQueue: this.deadLetterQueue,
+            role: this.role,
             maxEventAge: Duration.hours(6),
             retryAttempts: 5,
           }),

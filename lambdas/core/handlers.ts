@@ -4,18 +4,20 @@ import type { AccountConfig } from '../shared/config.ts';
 import { DatadogClient, type DatadogClientOptions } from '../shared/datadog-client.ts';
 import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import { emfLine } from '../shared/metrics.ts';
+import { type LakeMetrics, silentMetrics } from '../shared/metrics.ts';
 import type { KeyLoader } from '../shared/secrets.ts';
 import { type FetchLimits, fetchWindow } from './fetch-window.ts';
 import { runPrefix } from './layout.ts';
 import { MAX_WINDOWS_PER_GROUP, type Plan, planRun } from './plan.ts';
-import { readGroupSummaries, writeGroup, writeRunOutput } from './run-store.ts';
+import { readGroupSummaries, writeGroup, writeGroupFailure, writeRunOutput } from './run-store.ts';
 import {
+  type GroupFailure,
   type GroupResults,
   type GroupSummary,
   type RunOutput,
   type RunSummaryInput,
   summarizeGroup,
+  summarizeGroupFailure,
   summarizeRun,
 } from './summarize.ts';
 import { windowOf } from './windows.ts';
@@ -33,6 +35,8 @@ export interface Runtime {
   clientOptions?: Partial<Omit<DatadogClientOptions, 'site' | 'apiKey' | 'appKey'>>;
   limits: FetchLimits;
   log: Logger;
+  /** Where the functions' metrics go; none (local runs, tests): nowhere. */
+  metrics?: LakeMetrics;
   now(): Date;
   sleep(ms: number): Promise<void>;
 }
@@ -137,26 +141,22 @@ export function createFetchHandler(category: CategoryName, source: RuntimeSource
       },
     });
     // Per invocation, the deltas: CloudWatch sums them per category.
-    rt.log.raw(
-      emfLine(
-        { Category: category },
-        {
-          Pages: { value: result.part - item.part, unit: 'Count' },
-          Records: { value: result.records - item.records, unit: 'Count' },
-          Bytes: { value: result.bytes - item.bytes, unit: 'Bytes' },
-          Throttles: { value: result.throttles - item.throttles, unit: 'Count' },
-          Retries: { value: result.retries - item.retries, unit: 'Count' },
-          WindowsCompleted: { value: result.status === 'done' ? 1 : 0, unit: 'Count' },
-          InvocationDuration: { value: Date.now() - started, unit: 'Milliseconds' },
-        },
-      ),
-    );
+    (rt.metrics ?? silentMetrics).category(category, {
+      Pages: result.part - item.part,
+      Records: result.records - item.records,
+      Bytes: result.bytes - item.bytes,
+      Throttles: result.throttles - item.throttles,
+      Retries: result.retries - item.retries,
+      WindowsCompleted: result.status === 'done' ? 1 : 0,
+      InvocationDuration: Date.now() - started,
+    });
     return result;
   };
 }
 
 export type SummarizeEvent =
   | ({ mode: 'group' } & GroupResults)
+  | ({ mode: 'group-failed' } & GroupFailure)
   | ({ mode: 'run' } & Omit<RunSummaryInput, 'groups' | 'detailsUrl'>);
 
 /**
@@ -172,6 +172,11 @@ export function createSummarizeHandler(source: RuntimeSource) {
       await writeGroup(store, event, summary);
       return summary;
     }
+    if (event.mode === 'group-failed') {
+      const summary = summarizeGroupFailure(event);
+      await writeGroupFailure(store, event, summary);
+      return summary;
+    }
     const output = summarizeRun({
       ...event,
       detailsUrl: `s3://${rt.bucket}/${runPrefix(rt.prefix, event.runId)}`,
@@ -179,17 +184,12 @@ export function createSummarizeHandler(source: RuntimeSource) {
     });
     await writeRunOutput(store, event.runId, output);
     const totals = output.output.totals;
-    rt.log.raw(
-      emfLine(
-        {},
-        {
-          RunsCompleted: { value: 1, unit: 'Count' },
-          RunsWithFailures: { value: output.execution_status === 'S_OK' ? 0 : 1, unit: 'Count' },
-          FailedWindows: { value: totals.failed, unit: 'Count' },
-          RunRecords: { value: totals.records, unit: 'Count' },
-        },
-      ),
-    );
+    (rt.metrics ?? silentMetrics).run({
+      RunsCompleted: 1,
+      RunsWithFailures: output.execution_status === 'S_OK' ? 0 : 1,
+      FailedWindows: totals.failed,
+      RunRecords: totals.records,
+    });
     rt.log.info('run finished', {
       run_id: output.output.run_id,
       execution_status: output.execution_status,

@@ -182,6 +182,22 @@ export function groupResultsKey(
   return `${groupResultsPrefix(prefix, runId)}${group.account}/${group.category}/${group.start.slice(0, 10)}.json`;
 }
 
+/** A group that failed as a whole: beside its results key, so a later success (a redrive) wins. */
+export function groupFailureKey(
+  prefix: string,
+  runId: string,
+  group: { account: string; category: CategoryName; start: string },
+): string {
+  return groupResultsKey(prefix, runId, group).replace(/\.json$/, GROUP_FAILURE_SUFFIX);
+}
+
+export const GROUP_FAILURE_SUFFIX = '.failed.json';
+
+/** The results key a failure record stands in for. */
+export function groupResultsKeyOfFailure(key: string): string {
+  return `${key.slice(0, -GROUP_FAILURE_SUFFIX.length)}.json`;
+}
+
 export function runOutputKey(prefix: string, runId: string): string {
   return `${runPrefix(prefix, runId)}output.json`;
 }

@@ -1,8 +1,15 @@
 import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { StorageError } from '../shared/errors.ts';
-import { groupResultsKey, groupResultsPrefix, runOutputKey } from './layout.ts';
+import {
+  GROUP_FAILURE_SUFFIX,
+  groupFailureKey,
+  groupResultsKey,
+  groupResultsKeyOfFailure,
+  groupResultsPrefix,
+  runOutputKey,
+} from './layout.ts';
 import { mapLimit } from './page-writer.ts';
-import type { GroupResults, GroupSummary, RunOutput } from './summarize.ts';
+import type { GroupFailure, GroupResults, GroupSummary, RunOutput } from './summarize.ts';
 
 /**
  * Per-run bookkeeping beside the data: each group's window results, and the run's output, under
@@ -39,6 +46,20 @@ export async function writeGroup(
   return key;
 }
 
+/**
+ * A group that failed as a whole, under a key of its own: a failure that came from writing the
+ * group's record cannot stop its failure record, and a later success (a redrive) wins over it.
+ */
+export async function writeGroupFailure(
+  ref: RunStoreRef,
+  failure: GroupFailure,
+  summary: GroupSummary,
+): Promise<string> {
+  const key = groupFailureKey(ref.prefix, failure.runId, failure);
+  await put(ref, key, { summary, error: failure.error });
+  return key;
+}
+
 /** Every group summary the run's children wrote. */
 export async function readGroupSummaries(ref: RunStoreRef, runId: string): Promise<GroupSummary[]> {
   const prefix = groupResultsPrefix(ref.prefix, runId);
@@ -50,7 +71,11 @@ export async function readGroupSummaries(ref: RunStoreRef, runId: string): Promi
     )) {
       for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
     }
-    return await mapLimit(keys, 16, async (key) => {
+    // A group's success record wins over its failure record.
+    const failed = (k: string) => k.endsWith(GROUP_FAILURE_SUFFIX);
+    const succeeded = new Set(keys.filter((k) => !failed(k)));
+    const current = keys.filter((k) => !failed(k) || !succeeded.has(groupResultsKeyOfFailure(k)));
+    return await mapLimit(current, 16, async (key) => {
       const res = await ref.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: key }));
       const body = JSON.parse(
         await (res.Body as { transformToString(): Promise<string> }).transformToString(),

@@ -1,5 +1,5 @@
 import { CATEGORIES, type CategoryName } from '../categories.ts';
-import type { Skipped } from './plan.ts';
+import type { Group, Skipped } from './plan.ts';
 import { nthWindowStart, windowOf } from './windows.ts';
 import type { WindowResult } from './work-item.ts';
 
@@ -14,6 +14,8 @@ export interface Failure {
 export interface GroupSummary {
   account: string;
   category: CategoryName;
+  /** Start of the group's first window: with account and category, which planned group this is. */
+  start?: string;
   windows: number;
   pages: number;
   records: number;
@@ -48,6 +50,11 @@ export interface RunSummaryInput {
   categories: CategoryName[];
   skipped: Skipped[];
   groups: GroupSummary[];
+  /**
+   * Every group the plan sent to the distributed Map. A planned group that left no summary (its child
+   * execution failed, timed out or was aborted before recording anything) counts as failed windows.
+   */
+  planned?: Group[];
 }
 
 export interface RunOutput {
@@ -106,7 +113,12 @@ const noCounts = () => ({
 
 export function summarizeGroup(input: GroupResults): GroupSummary {
   const kind = CATEGORIES[input.category].window;
-  const g: GroupSummary = { account: input.account, category: input.category, ...noCounts() };
+  const g: GroupSummary = {
+    account: input.account,
+    category: input.category,
+    start: input.start,
+    ...noCounts(),
+  };
   for (const r of input.results) {
     if (r.status === 'done' && r.outcome === 'superseded') {
       g.superseded++;
@@ -133,6 +145,59 @@ export function summarizeGroup(input: GroupResults): GroupSummary {
   return g;
 }
 
+/** A group that failed as a whole (its window Map or its summary), as the state machine caught it. */
+export interface GroupFailure extends Group {
+  runId: string;
+  error: { Error: string; Cause: string };
+}
+
+/** Name of the failure of a planned group that left no summary at all. */
+export const GROUP_LOST = 'GroupFailedError';
+
+/** Every window of a group that failed as a whole, failed with the group's error. */
+export function summarizeGroupFailure(input: Omit<GroupFailure, 'runId'>): GroupSummary {
+  const kind = CATEGORIES[input.category].window;
+  const g: GroupSummary = {
+    account: input.account,
+    category: input.category,
+    start: input.start,
+    ...noCounts(),
+  };
+  const message = causeMessage(input.error.Cause ?? 'no cause recorded');
+  for (let index = 0; index <= input.last; index++) {
+    g.failed++;
+    if (g.failures.length < MAX_FAILURES_LISTED) {
+      g.failures.push({
+        account: input.account,
+        window: windowOf(kind, nthWindowStart(kind, new Date(input.start), index)).partition,
+        error: input.error.Error ?? 'Unknown',
+        message: `the group of ${input.last + 1} window(s) from ${input.start.slice(0, 10)} failed: ${message}`,
+      });
+    }
+  }
+  return g;
+}
+
+const groupKey = (g: { account: string; category: string; start?: string }) =>
+  `${g.account}|${g.category}|${g.start}`;
+
+/** Planned groups with no stored summary, as failed windows. */
+function lostGroups(planned: Group[], stored: GroupSummary[]): GroupSummary[] {
+  const seen = new Set(stored.map(groupKey));
+  return planned
+    .filter((p) => !seen.has(groupKey(p)))
+    .map((p) =>
+      summarizeGroupFailure({
+        ...p,
+        error: {
+          Error: GROUP_LOST,
+          Cause:
+            'its child execution ended without recording its windows (failed, timed out or aborted); the map run lists it among its failed items',
+        },
+      }),
+    );
+}
+
 export function summarizeRun(input: RunSummaryInput): RunOutput {
   const categories: Partial<Record<CategoryName, CategorySummary>> = {};
   const of = (name: CategoryName): CategorySummary => {
@@ -149,7 +214,7 @@ export function summarizeRun(input: RunSummaryInput): RunOutput {
     failed: 0,
     skipped: input.skipped.reduce((n, s) => n + s.windows, 0),
   };
-  for (const g of input.groups) {
+  for (const g of [...input.groups, ...lostGroups(input.planned ?? [], input.groups)]) {
     const c = of(g.category);
     for (const k of ['windows', 'pages', 'records', 'bytes', 'superseded', 'failed'] as const) {
       c[k] += g[k];

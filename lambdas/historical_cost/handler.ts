@@ -1,4 +1,4 @@
 import { createFetchHandler } from '../core/handlers.ts';
-import { lambdaRuntime } from '../shared/runtime.ts';
+import { lambdaRuntime, withPowertools } from '../shared/runtime.ts';
 
-export const handler = createFetchHandler('historical_cost', lambdaRuntime);
+export const handler = withPowertools(createFetchHandler('historical_cost', lambdaRuntime));

@@ -1,4 +1,4 @@
 import { createFetchHandler } from '../core/handlers.ts';
-import { lambdaRuntime } from '../shared/runtime.ts';
+import { lambdaRuntime, withPowertools } from '../shared/runtime.ts';
 
-export const handler = createFetchHandler('hourly_usage', lambdaRuntime);
+export const handler = withPowertools(createFetchHandler('hourly_usage', lambdaRuntime));

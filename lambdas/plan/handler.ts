@@ -1,4 +1,4 @@
 import { createPlanHandler } from '../core/handlers.ts';
-import { lambdaRuntime } from '../shared/runtime.ts';
+import { lambdaRuntime, withPowertools } from '../shared/runtime.ts';
 
-export const handler = createPlanHandler(lambdaRuntime);
+export const handler = withPowertools(createPlanHandler(lambdaRuntime));

@@ -1,35 +1,60 @@
-/** JSON lines: one object per line with a level, a message and the context of the run. */
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+
+/**
+ * JSON log lines through Powertools for AWS Lambda's Logger: in Lambda every line carries the
+ * request id, cold start, function name and X-Ray trace id (see lambdas/shared/runtime.ts), besides
+ * level, message, timestamp, service and the context of the run.
+ */
 export type LogFields = Record<string, unknown>;
 
 export interface Logger {
-  /** Writes a raw line (an embedded-metric record) to the same sink. */
-  raw(line: string): void;
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /** The same logger (and Lambda context), adding `fields` to every line. */
   child(fields: LogFields): Logger;
 }
 
 export type LogSink = (line: string) => void;
 
-/**
- * Lines go straight to stdout: Lambda's JSON log format wraps `console.*` output, which would hide
- * embedded-metric lines inside a `message` field.
- */
-export const stdoutSink: LogSink = (line) => {
-  process.stdout.write(`${line}\n`);
-};
+/** Default service name of lines written outside a deployed function (tests, local runs). */
+const LOCAL_SERVICE = 'datadog-usage-lake';
 
-export function createLogger(base: LogFields = {}, sink: LogSink = stdoutSink): Logger {
-  const write = (level: string, message: string, fields?: LogFields) =>
-    sink(JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...base, ...fields }));
+/** Our Logger over one Powertools Logger: children add keys per line, the Lambda context stays shared. */
+export function fromPowertools(logger: PowertoolsLogger, fields: LogFields = {}): Logger {
+  const extra = (f?: LogFields) => ({ ...fields, ...f });
   return {
-    raw: (line) => sink(line),
-    info: (m, f) => write('INFO', m, f),
-    warn: (m, f) => write('WARN', m, f),
-    error: (m, f) => write('ERROR', m, f),
-    child: (fields) => createLogger({ ...base, ...fields }, sink),
+    info: (m, f) => logger.info(m, extra(f)),
+    warn: (m, f) => logger.warn(m, extra(f)),
+    error: (m, f) => logger.error(m, extra(f)),
+    child: (more) => fromPowertools(logger, extra(more)),
   };
+}
+
+/**
+ * A Powertools Logger. Without `sink` it writes to stdout as in Lambda; with one, each line goes to
+ * `sink` instead (Powertools prints through a Console of its own, replaced here).
+ */
+export function createPowertoolsLogger(
+  options: { serviceName?: string; persistentKeys?: LogFields; sink?: LogSink } = {},
+): PowertoolsLogger {
+  const logger = new PowertoolsLogger({
+    serviceName: options.serviceName ?? process.env.POWERTOOLS_SERVICE_NAME ?? LOCAL_SERVICE,
+    ...(options.persistentKeys ? { persistentKeys: options.persistentKeys } : {}),
+  });
+  const sink = options.sink;
+  if (sink) {
+    const write = (line: unknown) => sink(String(line));
+    Object.assign(logger, {
+      console: { log: write, info: write, warn: write, error: write, debug: write, trace: write },
+    });
+  }
+  return logger;
+}
+
+/** A logger writing JSON lines to `sink` (tests capture them; the local runner passes its own). */
+export function createLogger(base: LogFields = {}, sink?: LogSink): Logger {
+  return fromPowertools(createPowertoolsLogger({ persistentKeys: base, ...(sink ? { sink } : {}) }));
 }
 
 /** A logger that drops everything: for tests and for the local runner's quiet mode. */

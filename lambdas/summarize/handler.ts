@@ -1,4 +1,4 @@
 import { createSummarizeHandler } from '../core/handlers.ts';
-import { lambdaRuntime } from '../shared/runtime.ts';
+import { lambdaRuntime, withPowertools } from '../shared/runtime.ts';
 
-export const handler = createSummarizeHandler(lambdaRuntime);
+export const handler = withPowertools(createSummarizeHandler(lambdaRuntime));

@@ -1,9 +1,13 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
   ExecutionAlreadyExists,
+  ExecutionNotRedrivable,
   ListMapRunsCommand,
+  RedriveExecutionCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
@@ -203,5 +207,93 @@ describe('Function: runBackfill (npm run backfill)', () => {
     expect(lines.join('\n')).toMatch(message);
     expect(sfn.calls()).toHaveLength(0);
     expect(cfn.calls()).toHaveLength(0);
+  });
+
+  it('redrives a failed execution by ARN, then follows it until it ends', async () => {
+    // Prepare
+    sfn.on(RedriveExecutionCommand).resolves({ redriveDate: new Date() });
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({
+        executionArn: EXEC,
+        stateMachineArn: SM,
+        status: 'PENDING_REDRIVE',
+        startDate: new Date(),
+      })
+      .resolves({
+        executionArn: EXEC,
+        stateMachineArn: SM,
+        status: 'SUCCEEDED',
+        startDate: new Date(),
+        output: JSON.stringify({ execution_status: 'S_OK', s3_url: 's3://b/', output: {} }),
+      });
+    sfn.on(ListMapRunsCommand).resolves({ mapRuns: [] });
+    const { deps: d, lines } = deps();
+
+    // Act
+    const code = await runBackfill(['--redrive', EXEC, '--poll', '1'], d);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(sfn.commandCalls(RedriveExecutionCommand).map((c) => c.args[0].input)).toEqual([
+      { executionArn: EXEC },
+    ]);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(cfn.calls()).toHaveLength(0);
+    expect(lines[0]).toMatch(new RegExp(`^Redriving ${EXEC}\n  https://eu-west-1.console.aws.amazon.com/`));
+    expect(lines).toContain('Execution SUCCEEDED');
+  });
+
+  it('redrives by execution name in the stack’s state machine, without waiting when told so', async () => {
+    // Prepare
+    sfn.on(RedriveExecutionCommand).resolves({ redriveDate: new Date() });
+    const { deps: d } = deps();
+
+    // Act
+    const code = await runBackfill(['--redrive', 'backfill-x', '--no-wait'], d);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(sfn.commandCalls(RedriveExecutionCommand)[0]?.args[0].input.executionArn).toBe(EXEC);
+    expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(0);
+  });
+
+  it('explains why an execution that cannot be redriven (one that succeeded with E_FAIL) is refused', async () => {
+    // Prepare
+    sfn
+      .on(RedriveExecutionCommand)
+      .rejects(new ExecutionNotRedrivable({ message: 'Execution is SUCCEEDED', $metadata: {} }));
+    const { deps: d, lines } = deps();
+
+    // Act
+    const code = await runBackfill(['--redrive', EXEC], d);
+
+    // Assess
+    expect(code).toBe(3);
+    expect(lines.join('\n')).toMatch(/cannot redrive .*Execution is SUCCEEDED/);
+    expect(lines.join('\n')).toMatch(/A run that ended E_FAIL succeeded: start a backfill/);
+  });
+});
+
+describe('Module: ops/backfill.ts', () => {
+  it('leaves the EC2 metadata service on, so an instance role (EC2, CodeBuild) provides credentials', () => {
+    // Act: import the CLI module in a fresh process whose environment does not disable IMDS
+    const root = path.resolve(import.meta.dirname, '..', '..');
+    const env = { ...process.env };
+    delete env.AWS_EC2_METADATA_DISABLED;
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        "await import('./ops/backfill.ts'); process.stdout.write(String(process.env.AWS_EC2_METADATA_DISABLED))",
+      ],
+      { cwd: root, env },
+    ).toString();
+
+    // Assess
+    expect(out).toBe('undefined');
   });
 });

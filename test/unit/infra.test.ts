@@ -78,7 +78,12 @@ describe('Stack: functions from the registry', () => {
       VersioningConfiguration: { Status: 'Enabled' },
       BucketEncryption: Match.anyValue(),
       LifecycleConfiguration: {
-        Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })]),
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+            ExpiredObjectDeleteMarker: true,
+          }),
+        ]),
       },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
@@ -206,8 +211,63 @@ describe('Stack: the state machine', () => {
     expect(JSON.stringify(withoutDiscard)).not.toContain(':null');
     expect(text.match(/:null/g)).toHaveLength(1);
     expect(taskStateNames(definition).sort()).toEqual(
-      [STATE.plan, STATE.summarizeGroup, STATE.summarize, ...CATEGORY_NAMES.map(STATE.fetch)].sort(),
+      [
+        STATE.plan,
+        STATE.summarizeGroup,
+        STATE.groupFailed,
+        STATE.summarize,
+        ...CATEGORY_NAMES.map(STATE.fetch),
+      ].sort(),
     );
+  });
+});
+
+describe('Stack: the state machine when things fail', () => {
+  type Catcher = { ErrorEquals: string[]; Next: string; ResultPath: string };
+
+  it('never fails the map run for a failed group: tolerates every child failure, and a Catch still leads to Summarize run', () => {
+    expect(states[STATE.groups]).toMatchObject({
+      ToleratedFailurePercentage: 100,
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: STATE.summarize, ResultPath: '$.groupsError' }],
+    });
+  });
+
+  it('records a group whose window Map or summary fails as failed windows, through the summarize function', () => {
+    for (const name of [STATE.windows, STATE.summarizeGroup]) {
+      expect((groupStates[name] as { Catch: Catcher[] }).Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], Next: STATE.groupFailed, ResultPath: '$.groupError' },
+      ]);
+    }
+    expect(groupStates[STATE.groupFailed]).toMatchObject({
+      Type: 'Task',
+      End: true,
+      Parameters: {
+        Payload: {
+          mode: 'group-failed',
+          'start.$': '$.start',
+          'last.$': '$.last',
+          'error.$': '$.groupError',
+        },
+      },
+    });
+  });
+
+  it('gives Summarize run every planned group, so a group that left no record is reported', () => {
+    expect(states[STATE.summarize]).toMatchObject({
+      Parameters: { Payload: { mode: 'run', 'planned.$': '$.groups' } },
+      End: true,
+    });
+  });
+
+  it('retries Lambda throttling, with jitter, on every Lambda call', () => {
+    for (const name of taskStateNames(definition)) {
+      const task = [states, groupStates, windowStates].map((s) => s[name]).find(Boolean) as {
+        Retry: Array<{ ErrorEquals: string[]; JitterStrategy?: string }>;
+      };
+      const retrier = task.Retry.find((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException'));
+      expect(retrier, name).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: 60 });
+      expect(task.Retry.flatMap((r) => r.ErrorEquals)).toContain('Lambda.ServiceException');
+    }
   });
 });
 

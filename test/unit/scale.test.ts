@@ -117,6 +117,16 @@ describe('Scale: a 15-month backfill of every category for 10 accounts in one ex
       'group (a child execution input)': bytes({ ...group, runId: plan.runId, options: plan.options }),
       'window work item': bytes(item),
       'group results (summarize group input)': bytes({ ...group, results: groupResults }),
+      'summarize run input (with every planned group)': bytes({
+        mode: 'run',
+        runId: plan.runId,
+        s3Url: plan.s3Url,
+        range: plan.range,
+        accounts: plan.accounts,
+        categories: plan.categories,
+        skipped: plan.skipped,
+        planned: plan.groups,
+      }),
       'run output': bytes(output),
     };
     console.log(

@@ -6,6 +6,7 @@ import {
   MAX_FAILURES_LISTED,
   MAX_FAILURES_PER_CATEGORY,
   summarizeGroup,
+  summarizeGroupFailure,
   summarizeRun,
 } from '../../lambdas/core/summarize.ts';
 import type { WindowResult } from '../../lambdas/core/work-item.ts';
@@ -68,6 +69,7 @@ describe('Function: summarizeGroup', () => {
     expect(summary).toEqual({
       account: 'main',
       category: 'hourly_usage',
+      start: '2026-11-20T00:00:00.000Z',
       windows: 3,
       pages: 6,
       records: 2_140,
@@ -176,7 +178,9 @@ describe('Function: summarizeGroup', () => {
     });
 
     // Assess
-    expect(summary).toEqual(group({ account: 'main', category: 'usage_summary' }));
+    expect(summary).toEqual(
+      group({ account: 'main', category: 'usage_summary', start: '2026-11-01T00:00:00.000Z' }),
+    );
   });
 });
 
@@ -467,5 +471,99 @@ describe('Function: summarizeRun', () => {
     // Assess
     expect(groups).toEqual(before);
     expect(out.output.categories.hourly_usage?.failures).toHaveLength(2);
+  });
+});
+
+describe('Function: summarizeGroupFailure', () => {
+  it('fails every window of the group with the error the state machine caught', () => {
+    // Act
+    const summary = summarizeGroupFailure({
+      account: 'eu',
+      category: 'historical_cost',
+      start: '2026-01-01T00:00:00.000Z',
+      last: 2,
+      error: {
+        Error: 'StorageError',
+        Cause: JSON.stringify({ errorType: 'StorageError', errorMessage: 'S3 PutObject x failed: SlowDown' }),
+      },
+    });
+
+    // Assess
+    expect(summary).toMatchObject({ account: 'eu', category: 'historical_cost', windows: 0, failed: 3 });
+    expect(summary.failures.map((f) => [f.window, f.error])).toEqual([
+      ['month=2026-01', 'StorageError'],
+      ['month=2026-02', 'StorageError'],
+      ['month=2026-03', 'StorageError'],
+    ]);
+    expect(summary.failures[0]?.message).toBe(
+      'the group of 3 window(s) from 2026-01-01 failed: S3 PutObject x failed: SlowDown',
+    );
+  });
+});
+
+describe('Function: summarizeRun, planned groups', () => {
+  it('reports a planned group that left no summary as failed windows, and ends E_FAIL', () => {
+    // Prepare: two groups planned, one recorded
+    const planned = [
+      { account: 'main', category: 'hourly_usage' as const, start: '2026-10-01T00:00:00.000Z', last: 7 },
+      { account: 'main', category: 'hourly_usage' as const, start: '2026-10-09T00:00:00.000Z', last: 1 },
+    ];
+    const recorded = summarizeGroup({
+      runId: 'run-1',
+      account: 'main',
+      category: 'hourly_usage',
+      start: '2026-10-01T00:00:00.000Z',
+      results: Array.from({ length: 8 }, (_, i) => done(i, { pages: 1, records: 10, bytes: 100 })),
+    });
+
+    // Act
+    const out = summarizeRun({
+      runId: 'run-1',
+      s3Url: 's3://lake/dd/',
+      detailsUrl: 's3://lake/dd/_runs/run=run-1/',
+      range: { start: '2026-10-01T00:00:00.000Z', end: '2026-10-11T00:00:00.000Z' },
+      accounts: ['main'],
+      categories: ['hourly_usage'],
+      skipped: [],
+      groups: [recorded],
+      planned,
+    });
+
+    // Assess
+    expect(out.execution_status).toBe('E_FAIL');
+    expect(out.output.totals).toMatchObject({ windows: 8, records: 80, failed: 2 });
+    expect(out.output.categories.hourly_usage?.failures.map((f) => [f.window, f.error])).toEqual([
+      ['day=2026-10-09', 'GroupFailedError'],
+      ['day=2026-10-10', 'GroupFailedError'],
+    ]);
+  });
+
+  it('is S_OK when every planned group left its summary', () => {
+    // Prepare
+    const start = '2026-10-01T00:00:00.000Z';
+    const recorded = summarizeGroup({
+      runId: 'run-1',
+      account: 'main',
+      category: 'usage_summary',
+      start,
+      results: [done(0, { pages: 1, records: 1, bytes: 1 })],
+    });
+
+    // Act
+    const out = summarizeRun({
+      runId: 'run-1',
+      s3Url: 's3://lake/dd/',
+      detailsUrl: 's3://lake/dd/_runs/run=run-1/',
+      range: { start, end: '2026-11-01T00:00:00.000Z' },
+      accounts: ['main'],
+      categories: ['usage_summary'],
+      skipped: [],
+      groups: [recorded],
+      planned: [{ account: 'main', category: 'usage_summary', start, last: 0 }],
+    });
+
+    // Assess
+    expect(out.execution_status).toBe('S_OK');
+    expect(out.output.totals.failed).toBe(0);
   });
 });
