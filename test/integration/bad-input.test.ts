@@ -520,7 +520,7 @@ describe('An account named twice: run once', () => {
       duplicated: [...twice.landed.values()].reduce((n, c) => n + c - 1, 0),
       requests: twice.requests.length,
       written: twice.written.length,
-      outcome: `S_OK: run once (${twice.requests.length} requests, as for the account named once)`,
+      outcome: `S_OK: run once (${twice.requests.length} request${twice.requests.length === 1 ? '' : 's'}, as many as for the account named once)`,
     });
     expect(twice.value.output.execution_status).toBe('S_OK');
     expect(twice.value.output.output.accounts).toEqual(['main']);

@@ -301,7 +301,7 @@ describe('Faults: Datadog misbehaves, nothing is lost or doubled', () => {
     expect(statuses(fx.env.sim, 429)).toBe(1);
     expect(waits).toEqual([MAX_RATE_LIMIT_SECONDS + 1]);
     await expectExactlyOnce(fx, {
-      group: '429 with a ten-year X-RateLimit-Reset',
+      group: '429 whose X-RateLimit-Reset and -Period say ten years',
       outcome: `S_OK: one Wait state of ${Math.max(...waits)} s (capped at an hour)`,
     });
   });
