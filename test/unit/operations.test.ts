@@ -143,7 +143,7 @@ describe('Function: parseSettings (cdk.json context)', () => {
 
   it('accepts the largest settings the bounds allow, and they synthesize', () => {
     // Prepare: the most accounts, the longest names, the longest prefix (in segments)
-    const prefix = Array.from({ length: 8 }, (_, i) => `${i}`.padEnd(15, 'p')).join('/');
+    const prefix = Array.from({ length: 8 }, (_, i) => `${i}`.padEnd(i === 0 ? 16 : 15, 'p')).join('/');
     const accounts = Array.from({ length: MAX_ACCOUNTS }, (_, i) => ({
       name: `${i}`.padEnd(MAX_ACCOUNT_NAME_LENGTH, 'a'),
       secretName: `datadog-usage-lake/${i}`,
@@ -155,9 +155,8 @@ describe('Function: parseSettings (cdk.json context)', () => {
     const { template } = synthesizeStack(settings);
 
     // Assess
-    expect(prefix).toHaveLength(MAX_PREFIX_LENGTH - 1);
-    expect(() => parseSettings({ prefix: `${prefix}p` })).not.toThrow();
-    expect(() => parseSettings({ prefix: `${prefix}pp` })).toThrow(/prefix is 129 characters long/);
+    expect(prefix).toHaveLength(MAX_PREFIX_LENGTH);
+    expect(() => parseSettings({ prefix: `${prefix}p` })).toThrow(/prefix is 129 characters long/);
     const descriptions = Object.values(template.findResources('AWS::Lambda::Function')).map(
       (r) => (r as { Properties: { Description: string } }).Properties.Description,
     );
