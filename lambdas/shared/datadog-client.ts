@@ -28,7 +28,7 @@ export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
  */
 export const MAX_RATE_LIMIT_SECONDS = 3600;
 
-/** Longest `X-RateLimit-Name` kept: it goes into manifests and work items. */
+/** Longest `X-RateLimit-Name` the client reports: it goes into manifests, work items and messages. */
 const MAX_RATE_LIMIT_NAME = 128;
 
 /** What replaces a key found in anything the client reports. */
@@ -203,24 +203,26 @@ export class DatadogClient {
     options: RequestOptions = {},
   ): Promise<DatadogResponse> {
     try {
-      const res = await this.#get(path, query, options);
-      return { ...res, rateLimit: this.#redactRateLimit(res.rateLimit) };
+      return await this.#get(path, query, options);
     } catch (error) {
       throw this.#redactError(error);
     }
   }
 
-  #redactRateLimit(rl: RateLimitState): RateLimitState {
-    return rl.name === undefined ? rl : { ...rl, name: this.#redact(rl.name) };
+  /**
+   * The rate-limit state as the rest of the pipeline keeps it (work items, manifests, messages): the
+   * name redacted, then cut to {@link MAX_RATE_LIMIT_NAME}, in that order so no piece of a key stays.
+   */
+  #rateLimitOf(headers: Record<string, string | string[] | undefined>): RateLimitState {
+    const rl = readRateLimit(headers);
+    if (rl.name !== undefined) rl.name = this.#redact(rl.name).slice(0, MAX_RATE_LIMIT_NAME);
+    return rl;
   }
 
   #redactError(error: unknown): unknown {
     if (!(error instanceof Error)) return error;
     error.message = this.#redact(error.message);
     if (error.stack) error.stack = this.#redact(error.stack);
-    if (error instanceof RateLimitedError && typeof error.rateLimit.name === 'string') {
-      error.rateLimit.name = this.#redact(error.rateLimit.name);
-    }
     return error;
   }
 
@@ -247,7 +249,7 @@ export class DatadogClient {
           bodyTimeout: this.#o.bodyTimeoutMs,
         });
         status = res.statusCode;
-        rateLimit = readRateLimit(res.headers);
+        rateLimit = this.#rateLimitOf(res.headers);
         text = await readBody(res, this.#o.maxResponseBytes, path);
       } catch (error) {
         // An oversized answer is not an outage: retrying it would only fetch it again.
@@ -366,7 +368,7 @@ export function readRateLimit(headers: Record<string, string | string[] | undefi
   if (period !== undefined) state.period = period;
   if (remaining !== undefined) state.remaining = remaining;
   if (reset !== undefined) state.reset = reset;
-  if (typeof name === 'string') state.name = name.slice(0, MAX_RATE_LIMIT_NAME);
+  if (typeof name === 'string') state.name = name;
   return state;
 }
 

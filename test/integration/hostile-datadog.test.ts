@@ -217,6 +217,28 @@ describe('Function: DatadogClient.get, an error body that repeats the keys', () 
     }
   });
 
+  it('redacts a rate-limit name before cutting it to 128 characters', async () => {
+    // Prepare: a name whose key would straddle the cut
+    const name = `${'n'.repeat(120)}${API_KEY}`;
+    hostile.answers.push((_req, res) =>
+      json(
+        res,
+        429,
+        { errors: ['Too many requests'] },
+        { 'x-ratelimit-limit': '1', 'x-ratelimit-reset': '60', 'x-ratelimit-name': name },
+      ),
+    );
+
+    // Act
+    const error = (await rejection(() => client().get(PATH, {}))) as RateLimitedError;
+
+    // Assess
+    expect(error.rateLimit.name).toBe(`${'n'.repeat(120)}${REDACTED}`.slice(0, 128));
+    for (const text of [error.message, error.stack ?? '', JSON.stringify(error)]) {
+      expect(text).not.toContain(API_KEY.slice(0, 11));
+    }
+  });
+
   it('leaves no piece of a key that straddles the 300-character cut of the detail', async () => {
     // Prepare
     hostile.answers.push((_req, res) => json(res, 400, { errors: [`${'x'.repeat(290)}${API_KEY}`] }));
@@ -225,7 +247,7 @@ describe('Function: DatadogClient.get, an error body that repeats the keys', () 
     const error = await rejection(() => client().get(PATH, {}));
 
     // Assess
-    expect(error.message).not.toContain(API_KEY.slice(0, 10));
+    expect(error.message).not.toContain(API_KEY.slice(0, 11));
     expect(error.message).toContain(`${'x'.repeat(290)}${REDACTED}`);
   });
 });
