@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { CATEGORY_NAMES, type CategoryName, isCategoryName } from '../lambdas/categories.ts';
-import { parseLookback } from '../lambdas/core/windows.ts';
-import { type AccountConfig, isSafePrefix, parseAccounts } from '../lambdas/shared/config.ts';
+import { MAX_LOOKBACK_DAYS, parseLookback } from '../lambdas/core/windows.ts';
+import {
+  type AccountConfig,
+  isSafePrefix,
+  parseAccounts,
+  prefixLengthProblem,
+} from '../lambdas/shared/config.ts';
 
 /** The daily run: EventBridge Scheduler starts the state machine with a relative input. */
 export interface ScheduleSettings {
@@ -117,7 +122,10 @@ function parseSchedule(raw: unknown, categories: CategoryName[]): ScheduleSettin
   try {
     lookbackMs = parseLookback('lookback', lookback);
   } catch {
-    fail('schedule.lookback', 'must be an ISO 8601 duration in days or hours such as P3D');
+    fail(
+      'schedule.lookback',
+      `must be an ISO 8601 duration in days or hours such as P3D, at most P${MAX_LOOKBACK_DAYS}D`,
+    );
   }
   if (lookbackMs < 72 * 3_600_000)
     fail('schedule.lookback', 'must be at least P3D: Datadog publishes usage up to 72 h late');
@@ -151,6 +159,8 @@ export function parseSettings(raw: unknown): LakeSettings {
   const prefix = r.prefix ?? DEFAULT_SETTINGS.prefix;
   if (typeof prefix !== 'string' || !isSafePrefix(prefix))
     fail('prefix', 'must be a safe S3 prefix such as "datadog"');
+  const tooLong = prefixLengthProblem(prefix as string);
+  if (tooLong) fail('prefix', tooLong);
   const categories = categoryList(r.categories, 'categories', DEFAULT_SETTINGS.categories);
   if (r.bucketName !== undefined && (typeof r.bucketName !== 'string' || !BUCKET_NAME.test(r.bucketName))) {
     fail('bucketName', 'must be an S3 bucket name');

@@ -12,6 +12,7 @@ import {
   ACCOUNT_NAME_PATTERN,
   type AccountConfig,
   isSafePrefix,
+  prefixLengthProblem,
 } from '../lambdas/shared/config.ts';
 import { InputError } from '../lambdas/shared/errors.ts';
 import { createS3Client } from '../lambdas/shared/s3.ts';
@@ -138,6 +139,8 @@ export async function main(argv: string[]): Promise<number> {
         `"${prefix}" is not a safe S3 prefix (segments of letters, digits, ".", "_", "-" separated by "/")`,
       );
     }
+    const tooLong = prefixLengthProblem(prefix);
+    if (tooLong) throw new InputError('prefix', tooLong);
     checkUrl('datadog-url', flags['datadog-url']);
     checkUrl('s3-endpoint', flags['s3-endpoint']);
     if (flags['s3-endpoint'] && !flags.bucket) throw new InputError('bucket', 'required with --s3-endpoint');

@@ -54,8 +54,10 @@ export function inputFromFlags(f: InputFlags): Record<string, unknown> {
   if (f['include-connected-accounts'] !== undefined)
     input.includeConnectedAccounts = f['include-connected-accounts'];
   if (f['page-size'] !== undefined) {
-    const n = Number(f['page-size']);
-    input.pageSize = Number.isFinite(n) ? n : f['page-size'];
+    // Decimal digits only: Number() would also read "0x10", "1e2", " 16" or "" as numbers. Anything
+    // else goes on as the string it is, for the plan to refuse with the accepted form.
+    const raw = f['page-size'];
+    input.pageSize = /^[0-9]{1,9}$/.test(raw) ? Number(raw) : raw;
   }
   if (f.fields !== undefined) input.fields = f.fields;
   if (f['tag-breakdown-keys'] !== undefined) input.tagBreakdownKeys = list(f['tag-breakdown-keys']);

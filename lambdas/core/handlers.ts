@@ -21,7 +21,7 @@ import {
   summarizeRun,
 } from './summarize.ts';
 import { windowOf } from './windows.ts';
-import type { WorkItem } from './work-item.ts';
+import { parseWorkItem, type WorkItem } from './work-item.ts';
 
 /** What a handler needs from the outside world; the Lambda builds it from env, the local runner by hand. */
 export interface Runtime {
@@ -83,46 +83,11 @@ export function createPlanHandler(source: RuntimeSource, defaultCategories?: rea
   };
 }
 
-function checkItem(item: WorkItem, expected: CategoryName, rt: Runtime): void {
-  if (item?.category !== expected) {
-    throw new InputError(
-      'category',
-      `this function fetches ${expected}, not ${JSON.stringify(item?.category)}`,
-    );
-  }
-  if (!rt.accounts.some((a) => a.name === item.account)) {
-    throw new InputError('account', `${JSON.stringify(item.account)} is not a configured account`);
-  }
-  const start = new Date(item.groupStart);
-  if (
-    typeof item.groupStart !== 'string' ||
-    Number.isNaN(start.getTime()) ||
-    windowOf(CATEGORIES[expected].window, start).start !== start.toISOString()
-  ) {
-    throw new InputError(
-      'groupStart',
-      `${JSON.stringify(item.groupStart)} is not the start of a ${expected} window`,
-    );
-  }
-  if (!Number.isInteger(item.index) || item.index < 0 || item.index >= MAX_WINDOWS_PER_GROUP) {
-    throw new InputError('index', `expected a window index from 0 to ${MAX_WINDOWS_PER_GROUP - 1}`);
-  }
-  if (typeof item.cursor !== 'string' || !Number.isInteger(item.part) || item.part < 0) {
-    throw new InputError('cursor', 'the work item has no valid cursor/part');
-  }
-  if (typeof item.executionStart !== 'string' || Number.isNaN(Date.parse(item.executionStart))) {
-    throw new InputError('executionStart', 'expected the execution start time (ISO 8601)');
-  }
-  if (!Number.isInteger(item.attempt) || item.attempt < 0 || item.attempt > 9_999) {
-    throw new InputError('attempt', "expected the execution's redrive count, 0 to 9999");
-  }
-}
-
 /** One Lambda per category: fetch pages of one window while time allows. */
 export function createFetchHandler(category: CategoryName, source: RuntimeSource) {
   return async (item: WorkItem, context: LambdaContextLike): Promise<WorkItem> => {
     const rt = resolve(source);
-    checkItem(item, category, rt);
+    item = parseWorkItem(item, { category, accounts: rt.accounts, now: rt.now() });
     const started = Date.now();
     const result = await fetchWindow(item, {
       s3: rt.s3,

@@ -252,13 +252,3 @@ export function commitsGlob(prefix: string): string {
 export function legacyManifestsGlob(prefix: string): string {
   return `${rootOf(prefix)}*/account=*/*=*/_manifest.json`;
 }
-
-/** Bytes of the longest key suffix after `<prefix>/`, for a key-length check up front. */
-export function longestKeySuffix(maxAccountName: number, longestCategory: number): number {
-  const fetchId = 'YYYYMMDDTHHMMSSmmmZ-0000-00000000'.length;
-  const partition = Math.max('month=YYYY-MM'.length, 'day=YYYY-MM-DD'.length);
-  const part = `account=/${'x'.repeat(partition)}/part-000000.${'x'.repeat(fetchId)}.json.gz`.length;
-  const commit = `commits/account=/${'x'.repeat(partition)}.json`.length;
-  const run = `_runs/run=${'x'.repeat(80)}/groups//${'x'.repeat(longestCategory)}/YYYY-MM-DD.json`.length;
-  return Math.max(longestCategory + 1 + maxAccountName + Math.max(part, commit), run + maxAccountName);
-}

@@ -11,7 +11,18 @@ import {
 import { ACCOUNT_NAME_FORM, ACCOUNT_NAME_PATTERN, type AccountConfig } from '../shared/config.ts';
 import { InputError } from '../shared/errors.ts';
 import { rootOf } from './layout.ts';
-import { addMonths, parseLookback, parseTime, startOfMonth, TIME_FORMS, windowsFor } from './windows.ts';
+import {
+  addMonths,
+  alignRange,
+  countWindows,
+  nthWindowStart,
+  parseLookback,
+  parseTime,
+  startOfMonth,
+  TIME_FORMS,
+  windowOf,
+  windowsFor,
+} from './windows.ts';
 
 /** The state machine's input (manual runs; schedules send `lookback` and `asOf` instead of a range). */
 export interface RunInput {
@@ -208,12 +219,19 @@ function parseCategories(value: unknown, ctx: PlanContext): CategoryName[] {
   return out;
 }
 
+/**
+ * The accounts to run, in input order. A name given twice is run once (as a category named twice
+ * is): running it twice would request and write the same windows from two branches.
+ */
 function parseAccounts(value: unknown, ctx: PlanContext): AccountConfig[] {
   const names = ctx.accounts.map((a) => a.name);
   if (value === undefined) return [...ctx.accounts];
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0) throw new InputError('account', 'expected an account name');
-  return list.map((name, i) => {
+  if (list.length > MAX_LIST)
+    throw new InputError('account', `has ${list.length} entries; at most ${MAX_LIST}`);
+  const out: AccountConfig[] = [];
+  list.forEach((name, i) => {
     const field = Array.isArray(value) ? `account[${i}]` : 'account';
     if (typeof name !== 'string' || !ACCOUNT_NAME_PATTERN.test(name)) {
       throw new InputError(
@@ -224,8 +242,9 @@ function parseAccounts(value: unknown, ctx: PlanContext): AccountConfig[] {
     const account = ctx.accounts.find((a) => a.name === name);
     if (!account)
       throw new InputError(field, `"${name}" is not a configured account; configured: ${names.join(', ')}`);
-    return account;
+    if (!out.includes(account)) out.push(account);
   });
+  return out;
 }
 
 /** The requested range: explicit `start`/`end`, or `lookback` back from `asOf` (default now). */
@@ -256,6 +275,10 @@ function parseRange(input: RunInput, now: Date): { start: Date; end: Date; relat
   return { start: new Date(asOf.getTime() - lookback), end: asOf, relative: true };
 }
 
+const retentionReason = (def: CategoryDef) =>
+  `older than Datadog's ${def.availability.retentionMonths}-month retention`;
+const FUTURE_REASON = 'in the future';
+
 /** Why a window cannot exist yet or any more, or undefined when it can. */
 function unavailable(def: CategoryDef, account: AccountConfig, w: Window, now: Date): string | undefined {
   const start = new Date(w.start);
@@ -264,10 +287,8 @@ function unavailable(def: CategoryDef, account: AccountConfig, w: Window, now: D
   if (def.unavailableOnSites?.includes(account.site)) {
     return `${def.name} is not available on the ${account.site} site`;
   }
-  if (start.getTime() >= now.getTime()) return 'in the future';
-  if (start.getTime() < addMonths(currentMonth, -(a.retentionMonths - 1)).getTime()) {
-    return `older than Datadog's ${a.retentionMonths}-month retention`;
-  }
+  if (start.getTime() >= now.getTime()) return FUTURE_REASON;
+  if (start.getTime() < retentionStart(def, now).getTime()) return retentionReason(def);
   if (
     a.recentMonthsOnly !== undefined &&
     start.getTime() < addMonths(currentMonth, -(a.recentMonthsOnly - 1)).getTime()
@@ -277,6 +298,78 @@ function unavailable(def: CategoryDef, account: AccountConfig, w: Window, now: D
       : `${def.name} exists only for the current and previous ${a.recentMonthsOnly - 1 === 1 ? 'month' : `${a.recentMonthsOnly - 1} months`}`;
   }
   return undefined;
+}
+
+/** Start of the oldest month Datadog still keeps. */
+function retentionStart(def: CategoryDef, now: Date): Date {
+  return addMonths(startOfMonth(now), -(def.availability.retentionMonths - 1));
+}
+
+const later = (a: Date, b: Date) => (a.getTime() >= b.getTime() ? a : b);
+const earlier = (a: Date, b: Date) => (a.getTime() <= b.getTime() ? a : b);
+
+/** The groups, skipped runs and window count of one category of one account. */
+interface Planned {
+  groups: Group[];
+  skipped: Skipped[];
+  windows: number;
+}
+
+/**
+ * Plans one category of one account over `[start, end)`. Only the windows Datadog can hold (inside
+ * its retention and not in the future) are built one by one; the runs before and after them are
+ * counted arithmetically, so a range of any length costs at most the retention's windows in memory.
+ */
+function planCategory(def: CategoryDef, account: AccountConfig, start: Date, end: Date, now: Date): Planned {
+  const out: Planned = { groups: [], skipped: [], windows: 0 };
+  const aligned = alignRange(def.window, start, end);
+  let group: Group | undefined;
+  let skip: Skipped | undefined;
+  /** Skips `n` consecutive windows from `first`, joining the previous run when the reason is the same. */
+  const skipRun = (reason: string, first: Date, n: number) => {
+    if (n <= 0) return;
+    group = undefined;
+    const to = windowOf(def.window, nthWindowStart(def.window, first, n - 1)).partition;
+    if (skip?.reason === reason) {
+      skip.to = to;
+      skip.windows += n;
+      return;
+    }
+    skip = {
+      account: account.name,
+      category: def.name,
+      from: windowOf(def.window, first).partition,
+      to,
+      windows: n,
+      reason,
+    };
+    out.skipped.push(skip);
+  };
+  if (def.unavailableOnSites?.includes(account.site)) {
+    const reason = `${def.name} is not available on the ${account.site} site`;
+    skipRun(reason, aligned.start, countWindows(def.window, aligned.start, aligned.end));
+    return out;
+  }
+  // Window starts before `oldest` are past retention; from `future` on, they have not begun.
+  const oldest = later(aligned.start, earlier(aligned.end, retentionStart(def, now)));
+  const future = earlier(aligned.end, later(oldest, alignRange(def.window, now, now).end));
+  skipRun(retentionReason(def), aligned.start, countWindows(def.window, aligned.start, oldest));
+  for (const window of windowsFor(def.window, oldest, future)) {
+    const reason = unavailable(def, account, window, now);
+    if (reason) {
+      skipRun(reason, new Date(window.start), 1);
+      continue;
+    }
+    skip = undefined;
+    out.windows++;
+    if (group && group.last + 1 < MAX_WINDOWS_PER_GROUP) group.last++;
+    else {
+      group = { account: account.name, category: def.name, start: window.start, last: 0 };
+      out.groups.push(group);
+    }
+  }
+  skipRun(FUTURE_REASON, future, countWindows(def.window, future, aligned.end));
+  return out;
 }
 
 /** Validates the input and plans the work items: one per (account, category, window). */
@@ -304,36 +397,10 @@ export function planRun(raw: unknown, ctx: PlanContext): Plan {
       // A relative (scheduled) run takes monthly categories for the current and previous month.
       const start =
         range.relative && def.window === 'month' ? addMonths(startOfMonth(range.end), -1) : range.start;
-      let group: Group | undefined;
-      let skip: Skipped | undefined;
-      for (const window of windowsFor(def.window, start, range.end)) {
-        const reason = unavailable(def, account, window, ctx.now);
-        if (reason) {
-          group = undefined;
-          if (skip?.reason === reason) {
-            skip.to = window.partition;
-            skip.windows++;
-          } else {
-            skip = {
-              account: account.name,
-              category: name,
-              from: window.partition,
-              to: window.partition,
-              windows: 1,
-              reason,
-            };
-            skipped.push(skip);
-          }
-          continue;
-        }
-        skip = undefined;
-        windows++;
-        if (group && group.last + 1 < MAX_WINDOWS_PER_GROUP) group.last++;
-        else {
-          group = { account: account.name, category: name, start: window.start, last: 0 };
-          groups.push(group);
-        }
-      }
+      const planned = planCategory(def, account, start, range.end, ctx.now);
+      groups.push(...planned.groups);
+      skipped.push(...planned.skipped);
+      windows += planned.windows;
     }
   }
   if (windows > MAX_WINDOWS) {

@@ -5,6 +5,20 @@ import { partitionOf } from './layout.ts';
 /** The forms a user may type for `start` and `end` (all UTC). */
 export const TIME_FORMS = 'YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh or YYYY-MM-DD Thh (UTC)';
 
+/**
+ * Years a time may name. Datadog keeps usage for 15 months, so a year before 2000 is a typo (and
+ * `Date.UTC` would silently read 0000–0099 as 1900–1999); the upper bound keeps every range a
+ * bounded number of windows.
+ */
+export const MIN_YEAR = 2000;
+export const MAX_YEAR = 2100;
+
+/**
+ * The longest lookback: ten years, far beyond Datadog's 15-month retention (anything older is only
+ * skipped), and small enough that the arithmetic on it stays exact.
+ */
+export const MAX_LOOKBACK_DAYS = 3660;
+
 const TIME_PATTERN =
   /^(\d{4})-(\d{2})(?:-(\d{2})(?:(?:T| T|\s)(\d{2})(?::(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(Z|[+-]00:?00)?)?)?$/;
 
@@ -25,6 +39,12 @@ export function parseTime(field: string, value: unknown): Date {
   const hour = h === undefined ? 0 : Number(h);
   const minute = mi === undefined ? 0 : Number(mi);
   const second = s === undefined ? 0 : Number(s);
+  if (year < MIN_YEAR || year > MAX_YEAR) {
+    throw new InputError(
+      field,
+      `"${value}" has year ${y}; years are ${MIN_YEAR} to ${MAX_YEAR} (${TIME_FORMS})`,
+    );
+  }
   if (month < 1 || month > 12)
     throw new InputError(field, `"${value}" has month ${mo}; months are 01 to 12 (${TIME_FORMS})`);
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
@@ -87,6 +107,13 @@ export function nthWindowStart(kind: WindowKind, start: Date, n: number): Date {
   return kind === 'day' ? addDays(start, n) : addMonths(start, n);
 }
 
+/** Windows from the aligned `start` up to the aligned `end`, counted without building them. */
+export function countWindows(kind: WindowKind, start: Date, end: Date): number {
+  if (end.getTime() <= start.getTime()) return 0;
+  if (kind === 'day') return Math.round((end.getTime() - start.getTime()) / 86_400_000);
+  return (end.getUTCFullYear() - start.getUTCFullYear()) * 12 + (end.getUTCMonth() - start.getUTCMonth());
+}
+
 /** Half-open, UTC, aligned windows covering `[start, end)`. */
 export function windowsFor(kind: WindowKind, start: Date, end: Date): Window[] {
   const aligned = alignRange(kind, start, end);
@@ -101,7 +128,10 @@ export function windowsFor(kind: WindowKind, start: Date, end: Date): Window[] {
 
 const DURATION = /^P(?:(\d+)D)?(?:T(\d+)H)?$/;
 
-/** ISO 8601 durations in days and hours only (`P3D`, `PT72H`, `P1DT12H`): enough for lookbacks. */
+/**
+ * ISO 8601 durations in days and hours only (`P3D`, `PT72H`, `P1DT12H`): enough for lookbacks. At
+ * most {@link MAX_LOOKBACK_DAYS}, so a huge value is refused instead of overflowing a Date.
+ */
 export function parseLookback(field: string, value: unknown): number {
   const match = typeof value === 'string' ? DURATION.exec(value) : null;
   if (
@@ -114,5 +144,12 @@ export function parseLookback(field: string, value: unknown): number {
       `expected an ISO 8601 duration in days or hours such as P3D or PT72H, got ${describe(value)}`,
     );
   }
-  return (Number(match[1] ?? 0) * 24 + Number(match[2] ?? 0)) * 3_600_000;
+  const hours = Number(match[1] ?? 0) * 24 + Number(match[2] ?? 0);
+  if (!(hours <= MAX_LOOKBACK_DAYS * 24)) {
+    throw new InputError(
+      field,
+      `expected an ISO 8601 duration in days or hours of at most P${MAX_LOOKBACK_DAYS}D (such as P3D or PT72H), got ${describe(value)}`,
+    );
+  }
+  return hours * 3_600_000;
 }

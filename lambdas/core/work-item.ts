@@ -1,6 +1,10 @@
-import type { CategoryName, CategoryOptions } from '../categories.ts';
+import { CATEGORIES, type CategoryName, type CategoryOptions } from '../categories.ts';
+import type { AccountConfig } from '../shared/config.ts';
 import type { RateLimitState } from '../shared/datadog-client.ts';
+import { InputError } from '../shared/errors.ts';
 import type { CommitOutcome } from './commit.ts';
+import { MAX_WINDOWS_PER_GROUP, parseOptions } from './plan.ts';
+import { MAX_YEAR, MIN_YEAR, nthWindowStart, windowOf } from './windows.ts';
 
 /**
  * One window of one category of one account, as it flows through the state machine's loop.
@@ -78,4 +82,85 @@ export interface WindowResult {
   /** For a done window: whether its fetch is the one readers see, or a newer one was committed first. */
   outcome?: '' | CommitOutcome;
   error?: { Error: string; Cause: string };
+}
+
+/** Longest cursor a work item may carry (Datadog's are record ids, far shorter). */
+export const MAX_CURSOR_LENGTH = 1_024;
+
+const COUNTS = ['part', 'records', 'bytes', 'waits', 'invocations', 'retries', 'throttles'] as const;
+const STATUSES: ReadonlyArray<WorkItem['status']> = ['pending', 'more', 'wait', 'done'];
+const isIso = (v: unknown): v is string => typeof v === 'string' && !Number.isNaN(Date.parse(v));
+
+/**
+ * A fetch function's input, checked with the plan's own rules before anything is fetched or written:
+ * a work item can come from a direct invoke as well as from the state machine. Throws InputError
+ * naming the field; returns the item with its options as the plan would have made them.
+ */
+export function parseWorkItem(
+  raw: unknown,
+  ctx: { category: CategoryName; accounts: readonly AccountConfig[]; now: Date },
+): WorkItem {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InputError('item', 'expected a work item object');
+  }
+  const item = raw as WorkItem;
+  if (item.category !== ctx.category) {
+    throw new InputError(
+      'category',
+      `this function fetches ${ctx.category}, not ${JSON.stringify(item.category)}`,
+    );
+  }
+  if (!ctx.accounts.some((a) => a.name === item.account)) {
+    throw new InputError('account', `${JSON.stringify(item.account)} is not a configured account`);
+  }
+  const kind = CATEGORIES[ctx.category].window;
+  const start = new Date(item.groupStart);
+  if (!isIso(item.groupStart) || windowOf(kind, start).start !== start.toISOString()) {
+    throw new InputError(
+      'groupStart',
+      `${JSON.stringify(item.groupStart)} is not the start of a ${ctx.category} window`,
+    );
+  }
+  if (!Number.isInteger(item.index) || item.index < 0 || item.index >= MAX_WINDOWS_PER_GROUP) {
+    throw new InputError('index', `expected a window index from 0 to ${MAX_WINDOWS_PER_GROUP - 1}`);
+  }
+  const windowStart = nthWindowStart(kind, start, item.index);
+  const year = windowStart.getUTCFullYear();
+  if (year < MIN_YEAR || year > MAX_YEAR || windowStart.getTime() > ctx.now.getTime()) {
+    throw new InputError(
+      'groupStart',
+      `window ${windowStart.toISOString()} is not one Datadog can have: years ${MIN_YEAR}–${MAX_YEAR}, not in the future`,
+    );
+  }
+  if (typeof item.cursor !== 'string' || item.cursor.length > MAX_CURSOR_LENGTH) {
+    throw new InputError('cursor', `expected a cursor string of at most ${MAX_CURSOR_LENGTH} characters`);
+  }
+  for (const field of COUNTS) {
+    const n = item[field];
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new InputError(field, `expected a count: an integer from 0, got ${JSON.stringify(n)}`);
+    }
+  }
+  if (!STATUSES.includes(item.status)) {
+    throw new InputError('status', `expected one of ${STATUSES.join(', ')}`);
+  }
+  if (!isIso(item.executionStart)) {
+    throw new InputError('executionStart', 'expected the execution start time (ISO 8601)');
+  }
+  if (!Number.isInteger(item.attempt) || item.attempt < 0 || item.attempt > 9_999) {
+    throw new InputError('attempt', "expected the execution's redrive count, 0 to 9999");
+  }
+  if (item.startedAt !== '' && !isIso(item.startedAt)) {
+    throw new InputError('startedAt', "expected '' or the time the window's fetch began (ISO 8601)");
+  }
+  let options: CategoryOptions;
+  try {
+    options = parseOptions((item.options ?? {}) as Parameters<typeof parseOptions>[0]);
+  } catch (error) {
+    if (error instanceof InputError) {
+      throw new InputError(`options.${error.field}`, error.message.slice(error.field.length + 2));
+    }
+    throw error;
+  }
+  return { ...item, options };
 }

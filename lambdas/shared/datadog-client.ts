@@ -4,12 +4,35 @@ import {
   DatadogRequestError,
   DatadogUnavailableError,
   RateLimitedError,
+  ResponseTooLargeError,
+  SecretError,
 } from './errors.ts';
+import { keyFormatProblem } from './key-format.ts';
 import { apiOrigin, type DatadogSite, isDatadogSite } from './sites.ts';
 
 export const USER_AGENT = 'datadog-usage-lake/0.1';
 /** Timestamps as RFC 3339, so Athena can parse them (reference §1.3). */
 export const ACCEPT = 'application/json;datetime-format=rfc3339';
+
+/**
+ * The most of a response body the client reads: 32 MiB, over 150 times a real page (a 500-record
+ * hourly page is about 200 KB) and far above the largest unpaginated answer, yet small enough that
+ * the text and its parsed form fit the 512 MB fetch function. A larger body is refused as it streams.
+ */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The longest rate-limit period or reset the client reports, in seconds: Datadog's windows are
+ * calendar-aligned and at most an hour, so a larger `X-RateLimit-Reset` (or `-Period`) is hostile or
+ * broken, and must not become a Wait state of years (or a timer that overflows).
+ */
+export const MAX_RATE_LIMIT_SECONDS = 3600;
+
+/** Longest `X-RateLimit-Name` the client reports: it goes into manifests, work items and messages. */
+const MAX_RATE_LIMIT_NAME = 128;
+
+/** What replaces a key found in anything the client reports. */
+export const REDACTED = '[redacted]';
 
 /** What the `X-RateLimit-*` headers said on the last response. */
 export interface RateLimitState {
@@ -51,6 +74,8 @@ export interface DatadogClientOptions {
   /** 429s that say "reset in at most this long" are waited out here; longer ones go back to the caller. */
   maxInlineWaitMs?: number;
   maxInlineWaits?: number;
+  /** Largest response body read; default {@link MAX_RESPONSE_BYTES}. */
+  maxResponseBytes?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }
@@ -120,6 +145,7 @@ export class DatadogClient {
       | 'maxDelayMs'
       | 'maxInlineWaitMs'
       | 'maxInlineWaits'
+      | 'maxResponseBytes'
       | 'sleep'
       | 'random'
     >
@@ -129,6 +155,14 @@ export class DatadogClient {
     this.origin = options.baseUrlOverride
       ? new URL(options.baseUrlOverride).origin
       : assertDatadogOrigin(apiOrigin(options.site)).origin;
+    // A key that cannot be a header would fail every request like an outage: refuse it here, once.
+    for (const [name, key] of [
+      ['apiKey', options.apiKey],
+      ['appKey', options.appKey],
+    ] as const) {
+      const problem = keyFormatProblem(key);
+      if (problem) throw new SecretError(`the Datadog ${name} ${problem}`);
+    }
     this.#apiKey = options.apiKey;
     this.#appKey = options.appKey;
     this.#dispatcher = options.dispatcher ?? defaultAgent();
@@ -140,6 +174,7 @@ export class DatadogClient {
       maxDelayMs: options.maxDelayMs ?? 8_000,
       maxInlineWaitMs: options.maxInlineWaitMs ?? 5_000,
       maxInlineWaits: options.maxInlineWaits ?? 3,
+      maxResponseBytes: options.maxResponseBytes ?? MAX_RESPONSE_BYTES,
       sleep: options.sleep ?? sleepFor,
       random: options.random ?? Math.random,
     };
@@ -151,11 +186,47 @@ export class DatadogClient {
     return Math.round(cap * (0.5 + this.#o.random() / 2));
   }
 
+  /** Removes the keys in use from text the server may have written (an error body echoing headers). */
+  #redact(text: string): string {
+    let out = text;
+    for (const key of [this.#apiKey, this.#appKey]) out = out.replace(keyPattern(key), REDACTED);
+    return out;
+  }
+
+  /**
+   * GETs `path` and parses the JSON answer. Every error leaves without the keys: messages built from
+   * the server's words are redacted, and so is anything else thrown (message and stack).
+   */
   async get(
     path: string,
     query: Record<string, string>,
     options: RequestOptions = {},
   ): Promise<DatadogResponse> {
+    try {
+      return await this.#get(path, query, options);
+    } catch (error) {
+      throw this.#redactError(error);
+    }
+  }
+
+  /**
+   * The rate-limit state as the rest of the pipeline keeps it (work items, manifests, messages): the
+   * name redacted, then cut to {@link MAX_RATE_LIMIT_NAME}, in that order so no piece of a key stays.
+   */
+  #rateLimitOf(headers: Record<string, string | string[] | undefined>): RateLimitState {
+    const rl = readRateLimit(headers);
+    if (rl.name !== undefined) rl.name = this.#redact(rl.name).slice(0, MAX_RATE_LIMIT_NAME);
+    return rl;
+  }
+
+  #redactError(error: unknown): unknown {
+    if (!(error instanceof Error)) return error;
+    error.message = this.#redact(error.message);
+    if (error.stack) error.stack = this.#redact(error.stack);
+    return error;
+  }
+
+  async #get(path: string, query: Record<string, string>, options: RequestOptions): Promise<DatadogResponse> {
     const url = new URL(path, this.origin);
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
     let retries = 0;
@@ -178,9 +249,11 @@ export class DatadogClient {
           bodyTimeout: this.#o.bodyTimeoutMs,
         });
         status = res.statusCode;
-        rateLimit = readRateLimit(res.headers);
-        text = await res.body.text();
+        rateLimit = this.#rateLimitOf(res.headers);
+        text = await readBody(res, this.#o.maxResponseBytes, path);
       } catch (error) {
+        // An oversized answer is not an outage: retrying it would only fetch it again.
+        if (error instanceof ResponseTooLargeError) throw error;
         if (retries < this.#o.maxRetries) {
           await this.#o.sleep(this.#backoff(retries++));
           continue;
@@ -232,7 +305,8 @@ export class DatadogClient {
         );
       }
       if (status < 200 || status >= 300) {
-        const detail = errorDetail(text);
+        // Redacted before it is cut to length, so no part of a key survives the cut.
+        const detail = errorDetail(this.#redact(text));
         const hint = NON_PARENT.test(detail)
           ? ' This endpoint only answers keys of the parent organization; these keys belong to a child org. Use API and application keys created in the parent org.'
           : '';
@@ -274,12 +348,21 @@ function headerNumber(value: string | string[] | undefined): number | undefined 
   return Number.isFinite(n) ? n : undefined;
 }
 
+const seconds = (n: number | undefined) =>
+  n === undefined ? undefined : Math.min(MAX_RATE_LIMIT_SECONDS, Math.max(0, n));
+
+/**
+ * The `X-RateLimit-*` headers. Period and reset are capped at {@link MAX_RATE_LIMIT_SECONDS} (and the
+ * reset at the period, as Datadog's windows are calendar-aligned), so no header can ask for a longer
+ * wait than that, inline or in a Wait state.
+ */
 export function readRateLimit(headers: Record<string, string | string[] | undefined>): RateLimitState {
   const state: RateLimitState = {};
   const limit = headerNumber(headers['x-ratelimit-limit']);
-  const period = headerNumber(headers['x-ratelimit-period']);
+  const period = seconds(headerNumber(headers['x-ratelimit-period']));
   const remaining = headerNumber(headers['x-ratelimit-remaining']);
-  const reset = headerNumber(headers['x-ratelimit-reset']);
+  let reset = seconds(headerNumber(headers['x-ratelimit-reset']));
+  if (reset !== undefined && period !== undefined && period > 0) reset = Math.min(reset, period);
   const name = headers['x-ratelimit-name'];
   if (limit !== undefined) state.limit = limit;
   if (period !== undefined) state.period = period;
@@ -287,6 +370,35 @@ export function readRateLimit(headers: Record<string, string | string[] | undefi
   if (reset !== undefined) state.reset = reset;
   if (typeof name === 'string') state.name = name;
   return state;
+}
+
+/**
+ * The body as text, read chunk by chunk and refused with a ResponseTooLargeError (the connection
+ * dropped) as soon as it passes `max` bytes, or at once when its Content-Length says it will.
+ */
+async function readBody(res: Dispatcher.ResponseData, max: number, path: string): Promise<string> {
+  const tooLarge = () => {
+    res.body.destroy();
+    return new ResponseTooLargeError(
+      `GET ${path} answered ${res.statusCode} with a body over ${max} bytes, the most the client reads; refused instead of exhausting the function's memory`,
+      { method: 'GET', path, status: res.statusCode },
+    );
+  };
+  if ((headerNumber(res.headers['content-length']) ?? 0) > max) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of res.body) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > max) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  // TextDecoder, as undici's body.text() does: UTF-8, a byte-order mark dropped.
+  return new TextDecoder().decode(Buffer.concat(chunks, bytes));
+}
+
+/** Every occurrence of `key`, in any letter case (a server may echo a header upper-cased). */
+function keyPattern(key: string): RegExp {
+  return new RegExp(key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
 }
 
 function rateLimitSuffix(rl: RateLimitState): string {

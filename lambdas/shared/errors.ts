@@ -86,3 +86,11 @@ export class PageLimitError extends Error {
 export class StorageError extends Error {
   override name = 'StorageError';
 }
+
+/**
+ * Datadog's answer was larger than the client reads (see `MAX_RESPONSE_BYTES`): refused while
+ * streaming, before it can exhaust the function's memory. Not transient, so nothing retries it.
+ */
+export class ResponseTooLargeError extends DatadogHttpError {
+  override name = 'ResponseTooLargeError';
+}

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretError } from './errors.ts';
+import { keyFormatProblem } from './key-format.ts';
 import { type DatadogSite, isDatadogSite } from './sites.ts';
 
 export interface DatadogKeys {
@@ -38,9 +39,18 @@ export function parseSecret(
       throw new SecretError(`secret ${secretName} has no ${field} string. ${CREATE_HINT(secretName)}`);
     }
   }
+  const apiKey = (s.apiKey as string).trim();
+  const appKey = (s.appKey as string).trim();
+  for (const [field, key] of [
+    ['apiKey', apiKey],
+    ['appKey', appKey],
+  ] as const) {
+    const problem = keyFormatProblem(key);
+    if (problem) throw new SecretError(`secret ${secretName}: ${field} ${problem}`);
+  }
   const site = s.site ?? defaultSite;
   if (!isDatadogSite(site)) throw new SecretError(`secret ${secretName} names an unknown Datadog site`);
-  return { apiKey: (s.apiKey as string).trim(), appKey: (s.appKey as string).trim(), site };
+  return { apiKey, appKey, site };
 }
 
 /** Reads secrets from Secrets Manager, cached per container for `ttlMs` (default 5 minutes). */
@@ -75,5 +85,9 @@ export function keysFromEnv(env: NodeJS.ProcessEnv = process.env): DatadogKeys |
   if (!env.DD_API_KEY || !env.DD_APP_KEY) return undefined;
   const site = env.DD_SITE ?? 'datadoghq.com';
   if (!isDatadogSite(site)) throw new SecretError(`DD_SITE "${site}" is not a Datadog site`);
+  for (const name of ['DD_API_KEY', 'DD_APP_KEY'] as const) {
+    const problem = keyFormatProblem(env[name] as string);
+    if (problem) throw new SecretError(`${name} ${problem}`);
+  }
   return { apiKey: env.DD_API_KEY, appKey: env.DD_APP_KEY, site };
 }

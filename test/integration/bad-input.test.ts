@@ -7,9 +7,15 @@
  */
 
 import { gunzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { DEFAULT_OPTIONS } from '../../lambdas/categories.ts';
+import { DEFAULT_LIMITS } from '../../lambdas/core/fetch-window.ts';
+import { createFetchHandler, type Runtime } from '../../lambdas/core/handlers.ts';
 import { addDays, addMonths, startOfDay, startOfMonth } from '../../lambdas/core/windows.ts';
+import { INITIAL_PROGRESS, type WorkItem } from '../../lambdas/core/work-item.ts';
 import type { AccountConfig } from '../../lambdas/shared/config.ts';
+import { InputError } from '../../lambdas/shared/errors.ts';
+import { silentLogger } from '../../lambdas/shared/log.ts';
 import { main } from '../../local/cli.ts';
 import { type LocalRunOptions, type LocalRunResult, runLocal } from '../../local/runner.ts';
 import { countIds, getBytes, listKeys, readLanded, startEnv, type TestEnv } from '../support/env.ts';
@@ -44,6 +50,10 @@ const FAMILIES_101 = Array.from({ length: 101 }, (_, i) => `family_${i}`);
 const TIME_FORM = /YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh or YYYY-MM-DD Thh \(UTC\)/;
 const ACCOUNT_FORM = /\(1 to 63 lower-case letters, digits, "-" or "_", starting with a letter or digit\)/;
 const LOOKBACK_FORM = /expected an ISO 8601 duration in days or hours such as P3D or PT72H/;
+const LONGEST_LOOKBACK =
+  /expected an ISO 8601 duration in days or hours of at most P3660D \(such as P3D or PT72H\)/;
+const YEARS = /years are 2000 to 2100 \(YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh or YYYY-MM-DD Thh \(UTC\)\)/;
+const PAGE_SIZE_FORM = /pageSize: expected an integer from 1 to 500, got/;
 
 /** One prefix for every run: the definition is synthesized once (it depends on the prefix). */
 const PREFIX = 'bad';
@@ -219,6 +229,38 @@ const CLI_CASES: CliCase[] = [
   ],
   ['page size 0', ['--page-size', '0'], /pageSize: expected an integer from 1 to 500, got 0/],
   [
+    'lookback of 8,000 years',
+    ['--lookback', 'P3000000D'],
+    new RegExp(`lookback: ${LONGEST_LOOKBACK.source}, got "P3000000D"`),
+  ],
+  [
+    'lookback past the last Date',
+    ['--lookback', 'P200000000D'],
+    new RegExp(`lookback: ${LONGEST_LOOKBACK.source}, got "P200000000D"`),
+  ],
+  [
+    'range from year 0100 to 9999',
+    ['--start', '0100-01', '--end', '9999-12'],
+    new RegExp(`start: "0100-01" has year 0100; ${YEARS.source}`),
+  ],
+  [
+    'year 0099 (read as 1999 by Date.UTC)',
+    ['--start', '0099-12-30', '--end', '0099-12-31'],
+    new RegExp(`start: "0099-12-30" has year 0099; ${YEARS.source}`),
+  ],
+  ['page size in hexadecimal', ['--page-size', '0x10'], new RegExp(`${PAGE_SIZE_FORM.source} "0x10"`)],
+  ['page size in exponent form', ['--page-size', '1e2'], new RegExp(`${PAGE_SIZE_FORM.source} "1e2"`)],
+  [
+    'prefix of 300 characters',
+    ['--prefix', 'p'.repeat(300)],
+    /prefix: is 300 characters long; at most 128 \(keys add up to \d+ bytes after it, within S3's 1024-byte key limit\)/,
+  ],
+  [
+    'prefix of 200 characters in short segments',
+    ['--prefix', Array.from({ length: 20 }, () => 'p'.repeat(9)).join('/')],
+    /prefix: is 199 characters long; at most 128 /,
+  ],
+  [
     'unknown flag',
     ['--datadog-site', 'evil.example'],
     /Unknown option '--datadog-site'[\s\S]*Usage: npm start/,
@@ -243,6 +285,43 @@ describe('Bad input: the CLI (npm start) refuses before any request and writes n
     recordRefusal('bad CLI flags', label, seen, seen.value === 2 && message.test(lines.join('\n')));
     expect(seen.value).toBe(2);
     expect(lines.join('\n')).toMatch(message);
+    expect(seen.requests).toEqual([]);
+    expect(seen.keysAfter).toEqual(seen.keysBefore);
+  });
+});
+
+type KeyCase = [label: string, variable: 'DD_API_KEY' | 'DD_APP_KEY', value: string, position: number];
+
+const KEY_CASES: KeyCase[] = [
+  ['an API key with CR/LF and a header after it', 'DD_API_KEY', `${KEYS.apiKey}\r\nX-Injected: 1`, 12],
+  ['an application key with a character beyond Latin-1', 'DD_APP_KEY', `${KEYS.appKey}\u20ac`, 12],
+  ['an application key with a Latin-1 letter', 'DD_APP_KEY', `caf\u00e9-${KEYS.appKey}`, 4],
+];
+
+describe('Bad keys: the CLI refuses a key no HTTP header can carry, before any request, without the key', () => {
+  it.each(KEY_CASES)('%s', async (label, variable, value, position) => {
+    // Prepare
+    const lines = captureOutput();
+    vi.stubEnv('DD_API_KEY', variable === 'DD_API_KEY' ? value : KEYS.apiKey);
+    vi.stubEnv('DD_APP_KEY', variable === 'DD_APP_KEY' ? value : KEYS.appKey);
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
+    const where = ['--datadog-url', env.sim.url, '--s3-endpoint', env.s3.endpoint, '--bucket', env.s3.bucket];
+
+    // Act
+    const seen = await observe(() => main([...where, '--start', RANGE.start, '--end', RANGE.end]));
+
+    // Assess
+    const output = lines.join('\n');
+    const message = new RegExp(
+      `Invalid input: ${variable} has a character an HTTP header cannot carry at position ${position}; expected 1 to 256 printable ASCII characters without spaces`,
+    );
+    recordRefusal('bad Datadog keys', label, seen, seen.value === 2 && message.test(output));
+    expect(seen.value).toBe(2);
+    expect(output).toMatch(message);
+    for (const secret of [value, KEYS.apiKey, KEYS.appKey, 'X-Injected'])
+      expect(output).not.toContain(secret);
     expect(seen.requests).toEqual([]);
     expect(seen.keysAfter).toEqual(seen.keysBefore);
   });
@@ -329,6 +408,27 @@ const EXECUTION_CASES: InputCase[] = [
     /expected an integer from 1 to 500, got 501/,
   ],
   [
+    'range from year 0100 to 9999',
+    { ...BASE, start: '0100-01', end: '9999-12' },
+    'start',
+    new RegExp(`"0100-01" has year 0100; ${YEARS.source}`),
+  ],
+  [
+    'year 0099 (read as 1999 by Date.UTC)',
+    { ...BASE, start: '0099-12-30', end: '0099-12-31' },
+    'start',
+    new RegExp(`"0099-12-30" has year 0099; ${YEARS.source}`),
+  ],
+  ['end in year 9999', { ...BASE, start: RANGE.start, end: '9999-12' }, 'end', YEARS],
+  ['page size as a string', { ...BASE, ...RANGE, pageSize: '16' }, 'pageSize', /got "16"/],
+  ['page size as a hexadecimal string', { ...BASE, ...RANGE, pageSize: '0x10' }, 'pageSize', /got "0x10"/],
+  [
+    'over 100 account entries',
+    { ...BASE, ...RANGE, account: Array.from({ length: 101 }, () => 'main') },
+    'account',
+    /has 101 entries; at most 100/,
+  ],
+  [
     'includeDescendants not a boolean',
     { ...BASE, ...RANGE, includeDescendants: 'yes' },
     'includeDescendants',
@@ -346,6 +446,14 @@ const SCHEDULE_CASES: InputCase[] = [
   ['lookback P0D', { ...BASE, lookback: 'P0D', asOf: NOW.toISOString() }, 'lookback', LOOKBACK_FORM],
   ['lookback in words', { ...BASE, lookback: '3 days' }, 'lookback', LOOKBACK_FORM],
   ['lookback in weeks', { ...BASE, lookback: 'P1W' }, 'lookback', LOOKBACK_FORM],
+  ['lookback of 8,000 years', { ...BASE, lookback: 'P3000000D' }, 'lookback', LONGEST_LOOKBACK],
+  [
+    'lookback past the last Date',
+    { ...BASE, lookback: 'P200000000D', asOf: NOW.toISOString() },
+    'lookback',
+    LONGEST_LOOKBACK,
+  ],
+  ['asOf in year 9999', { ...BASE, lookback: 'P3D', asOf: '9999-12-31T06:30:00Z' }, 'asOf', YEARS],
   [
     'asOf on day 31 of November',
     { ...BASE, lookback: 'P3D', asOf: '2026-11-31T06:30:00Z' },
@@ -394,6 +502,39 @@ describe('Bad input: the schedule input {lookback, asOf} is refused by the Plan 
     expect(error?.message).toMatch(message);
     expect(seen.requests).toEqual([]);
     expect(seen.keysAfter).toEqual(seen.keysBefore);
+  });
+});
+
+describe('An account named twice: run once', () => {
+  it('account ["main", "main"] sends the requests and writes the records of one run', async () => {
+    // Prepare
+    const input = { ...BASE, ...RANGE };
+
+    // Act: the account named twice on a range nothing has written yet, then once (the reference)
+    const twice = await observe(() => run({ ...input, account: ['main', 'main'] }));
+    const once = await observe(() => run(input));
+
+    // Assess
+    recordFigures({
+      suite: 'bad-input',
+      group: 'account named twice',
+      case: 'execution input',
+      runs: 1,
+      served: twice.served.size,
+      landed: twice.landed.size,
+      lost: [...twice.served].filter((id) => !twice.landed.has(id)).length,
+      duplicated: [...twice.landed.values()].reduce((n, c) => n + c - 1, 0),
+      requests: twice.requests.length,
+      written: twice.written.length,
+      outcome: `S_OK: run once (${twice.requests.length} request${twice.requests.length === 1 ? '' : 's'}, as many as for the account named once)`,
+    });
+    expect(twice.value.output.execution_status).toBe('S_OK');
+    expect(twice.value.output.output.accounts).toEqual(['main']);
+    expect(twice.value.output.output.totals.windows).toBe(once.value.output.output.totals.windows);
+    expect(twice.requests.length).toBe(once.requests.length);
+    expect(twice.value.output.output.totals.records).toBe(once.value.output.output.totals.records);
+    expect([...twice.landed.values()].every((n) => n === 1)).toBe(true);
+    expect(twice.landed.size).toBe(twice.served.size);
   });
 });
 
@@ -516,5 +657,104 @@ describe('Ranges beyond the 15-month retention: skipped windows, not requests', 
     expect(seen.requests.map((r) => r.query.start_month)).toEqual([kept]);
     expect(landed.size).toBe(seen.served.size);
     expect([...landed.values()].every((n) => n === 1)).toBe(true);
+  });
+});
+
+type ItemCase = [label: string, change: Record<string, unknown>, field: string, message: RegExp];
+
+const ITEM_CASES: ItemCase[] = [
+  [
+    'page size of a million',
+    { options: { ...DEFAULT_OPTIONS, pageSize: 1e6 } },
+    'options.pageSize',
+    /expected an integer from 1 to 500/,
+  ],
+  [
+    'product families as a string',
+    { options: { ...DEFAULT_OPTIONS, productFamilies: 'all' } },
+    'options.productFamilies',
+    /expected a non-empty list of product families/,
+  ],
+  [
+    'tag keys as an object',
+    { options: { ...DEFAULT_OPTIONS, tagBreakdownKeys: { team: 1 } } },
+    'options.tagBreakdownKeys',
+    /expected a non-empty list of tag keys/,
+  ],
+  [
+    'negative invocation count (would skip the cap)',
+    { invocations: -5 },
+    'invocations',
+    /expected a count: an integer from 0/,
+  ],
+  ['fractional part number', { part: 1.5 }, 'part', /expected a count/],
+  [
+    'window in year 9999',
+    { groupStart: '9999-01-01T00:00:00.000Z' },
+    'groupStart',
+    /years 2000–2100, not in the future/,
+  ],
+  [
+    'window in the future',
+    { groupStart: new Date(TODAY.getTime() + 3 * 86_400_000).toISOString() },
+    'groupStart',
+    /not in the future/,
+  ],
+  ['cursor of 5,000 characters', { cursor: 'c'.repeat(5_000) }, 'cursor', /at most 1024 characters/],
+  ['unknown status', { status: 'finished' }, 'status', /expected one of pending, more, wait, done/],
+  ['no execution start', { executionStart: 'yesterday' }, 'executionStart', /ISO 8601/],
+  ['another category', { category: 'historical_cost' }, 'category', /this function fetches hourly_usage/],
+];
+
+describe('Bad input: a fetch function invoked directly refuses a work item the plan would not make', () => {
+  it.each(ITEM_CASES)('%s', async (label, change, field, message) => {
+    // Prepare: a work item as the state machine makes it, changed
+    const runtime: Runtime = {
+      bucket: env.s3.bucket,
+      prefix: PREFIX,
+      accounts: ACCOUNTS,
+      enabledCategories: ['hourly_usage'],
+      s3: env.s3.client,
+      loadKeys: async () => KEYS,
+      clientOptions: { baseUrlOverride: env.sim.url, baseDelayMs: 1 },
+      limits: DEFAULT_LIMITS,
+      log: silentLogger,
+      now: () => new Date(),
+      sleep: async () => {},
+    };
+    const item = {
+      runId: 'direct',
+      executionId: 'arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake:direct',
+      executionStart: new Date().toISOString(),
+      attempt: 0,
+      account: 'main',
+      category: 'hourly_usage',
+      groupStart: addDays(TODAY, -3).toISOString(),
+      index: 0,
+      options: { ...DEFAULT_OPTIONS },
+      ...INITIAL_PROGRESS,
+      ...change,
+    } as unknown as WorkItem;
+
+    // Act
+    const seen = await observe(() =>
+      createFetchHandler('hourly_usage', runtime)(item, { getRemainingTimeInMillis: () => 300_000 }).then(
+        () => undefined,
+        (e: Error) => e,
+      ),
+    );
+
+    // Assess
+    recordRefusal(
+      'a fetch function invoked directly with a bad work item',
+      label,
+      seen,
+      seen.value instanceof InputError,
+    );
+    expect(seen.value).toBeInstanceOf(InputError);
+    expect((seen.value as InputError).field).toBe(field);
+    expect(seen.value?.message).toMatch(message);
+    expect(seen.requests).toEqual([]);
+    expect(seen.written).toEqual([]);
   });
 });

@@ -15,6 +15,7 @@ import { parseOptions } from '../../lambdas/core/plan.ts';
 import type { CategorySummary } from '../../lambdas/core/summarize.ts';
 import { addDays, startOfDay, windowsFor } from '../../lambdas/core/windows.ts';
 import type { AccountConfig } from '../../lambdas/shared/config.ts';
+import { MAX_RATE_LIMIT_SECONDS, MAX_RESPONSE_BYTES } from '../../lambdas/shared/datadog-client.ts';
 import { createLogger } from '../../lambdas/shared/log.ts';
 import { type LocalRunOptions, type LocalRunResult, runLocal } from '../../local/runner.ts';
 import { localS3Client } from '../../local/s3-server.ts';
@@ -22,6 +23,7 @@ import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '..
 import { countIds, getBytes, readLanded, startEnv, type TestEnv } from '../support/env.ts';
 import { recordFigures } from '../support/faults-report.ts';
 import { type FaultyS3Proxy, startFaultyS3Proxy } from '../support/faulty-s3-proxy.ts';
+import { MIB, startHostile, streamOf } from '../support/hostile-server.ts';
 
 // The definition only depends on the settings: synthesize it once per settings, not once per run
 // (CDK synth is ~1 s of CPU; the state machine each run executes is the same one).
@@ -280,6 +282,41 @@ describe('Faults: Datadog misbehaves, nothing is lost or doubled', () => {
     expect(summaryOf(result).records).toBe(expected.size);
   });
 
+  it('a 429 whose reset and period ask for ten years: the Wait state waits at most an hour, every record once', async () => {
+    // Prepare
+    const fx = await fixture();
+    fx.env.sim.faults.push(
+      {
+        kind: 'status',
+        status: 429,
+        headers: {
+          'x-ratelimit-period': '315360000',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': '315360000',
+        },
+      },
+      { times: 1, pathIncludes: CURSOR_REQUEST },
+    );
+    const waits: number[] = [];
+
+    // Act
+    const result = await fx.run({
+      settings: { windowConcurrency: 1 },
+      onProgress: (p) => {
+        if (p.status === 'wait') waits.push(p.waitSeconds);
+      },
+    });
+
+    // Assess
+    expect(result.output.execution_status).toBe('S_OK');
+    expect(statuses(fx.env.sim, 429)).toBe(1);
+    expect(waits).toEqual([MAX_RATE_LIMIT_SECONDS + 1]);
+    await expectExactlyOnce(fx, {
+      group: '429 whose X-RateLimit-Reset and -Period say ten years',
+      outcome: `S_OK: one Wait state of ${Math.max(...waits)} s (capped at an hour)`,
+    });
+  });
+
   it('5xx bursts beyond the client retries: Step Functions retries, every record once', async () => {
     // Prepare: 8 failures in a row; one window at a time, so one request meets 4 and the function fails
     const fx = await fixture();
@@ -446,6 +483,52 @@ describe('Faults: Datadog misbehaves, nothing is lost or doubled', () => {
       group: 'handler out of time mid-window',
       outcome: `S_OK: ${handbacks.length} hand-backs, resumed from the cursor`,
     });
+  });
+});
+
+describe("Faults: a hostile server in Datadog's place", () => {
+  it(`a page over ${MAX_RESPONSE_BYTES / MIB} MiB: each window fails with ResponseTooLargeError after one request, nothing written`, async () => {
+    // Prepare: every answer streams 48 MiB, at the pace it is read
+    const env = await startEnv();
+    const hostile = await startHostile();
+    onTestFinished(async () => {
+      await hostile.close();
+      await env.close();
+    });
+    hostile.fallback = streamOf(48 * MIB);
+
+    // Act
+    const result = await runLocal({
+      input: { ...INPUT },
+      accounts: ACCOUNTS,
+      keys: KEYS,
+      datadogUrl: hostile.url,
+      s3: env.s3.client,
+      bucket: env.s3.bucket,
+      prefix: PREFIX,
+      waitOverrideMs: 0,
+      settings: { windowConcurrency: 1 },
+      clientOptions: { baseDelayMs: 1 },
+    });
+
+    // Assess
+    const written = (await readLanded(env.s3.client, env.s3.bucket, ROOT)).keys;
+    const failures = summaryOf(result).failures;
+    recordFigures({
+      suite: 'faults',
+      group: `a page over ${MAX_RESPONSE_BYTES / MIB} MiB (48 MiB streamed, 2 windows)`,
+      runs: 1,
+      served: 0,
+      landed: 0,
+      lost: 0,
+      duplicated: 0,
+      outcome: `${result.output.execution_status}: ResponseTooLargeError for each window after ${hostile.requests.length} requests in all, not retried; ${written.length} objects written`,
+    });
+    expect(result.output.execution_status).toBe('E_FAIL');
+    expect(failures.map((f) => f.error)).toEqual(['ResponseTooLargeError', 'ResponseTooLargeError']);
+    expect(hostile.requests).toHaveLength(2);
+    expect(result.stats.invocations[`Fetch ${CATEGORY}`]).toBe(2);
+    expect(written).toEqual([]);
   });
 });
 

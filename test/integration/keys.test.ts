@@ -43,6 +43,13 @@ const CANARY = { apiKey: API_KEY, appKey: APP_KEY, site: 'datadoghq.com' as cons
 /** The keys, and pieces of them a truncated or re-encoded copy would still contain. */
 const NEEDLES = [API_KEY, APP_KEY, 'DDAPIKEY', 'DDAPPKEY', 'canary'];
 const ACCOUNTS: AccountConfig[] = [{ name: 'main', secretName: 'local', site: 'datadoghq.com' }];
+/** A 400 whose body repeats the request's key headers, as a misconfigured proxy or server might. */
+const ECHO_BODY = JSON.stringify({
+  errors: [
+    `Bad request. Headers received: DD-API-KEY: ${API_KEY}, DD-APPLICATION-KEY: ${APP_KEY}`,
+    { status: '400', detail: `dd-api-key=${API_KEY}; dd-application-key=${APP_KEY}` },
+  ],
+});
 const PREFIX = 'dd';
 const TODAY = startOfDay(new Date());
 const day = (offset: number) => addDays(TODAY, offset).toISOString().slice(0, 10);
@@ -278,6 +285,98 @@ describe('Keys: a failing run leaks them nowhere', () => {
     expect(haystack.leaks()).toEqual([]);
   });
 
+  it('a 400 echoing the keys: failures, messages, logs and S3 hold no key', async () => {
+    // Prepare: a simulator that accepts the canary keys, then answers 400 repeating them
+    const sim = await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY });
+    sim.sim.faults.push({ kind: 'status', status: 400, body: ECHO_BODY }, { times: 1 });
+    const captured = capture();
+
+    // Act
+    const result = await runLocal({
+      input: { account: 'main', categories: ['historical_cost'], ...RANGE },
+      accounts: ACCOUNTS,
+      keys: CANARY,
+      datadogUrl: sim.sim.url,
+      s3: sim.s3.client,
+      bucket: sim.s3.bucket,
+      prefix: PREFIX,
+      waitOverrideMs: 0,
+      clientOptions: { baseDelayMs: 1 },
+      log: captured.log,
+      onProgress: captured.onProgress,
+    });
+
+    // Assess
+    const failures = Object.values(result.output.output.categories).flatMap((c) => c?.failures ?? []);
+    const haystack = new Haystack();
+    captured.logs.forEach((line, i) => {
+      haystack.add(`log line ${i}`, line);
+    });
+    haystack.add('output', result.output);
+    haystack.add('stats', result.stats);
+    const objects = await addBucket(haystack, sim);
+    const leaks = haystack.leaks();
+    await sim.close();
+    recordFigures({
+      suite: 'keys',
+      group: 'a 400 whose body echoes the keys',
+      runs: 1,
+      served: 0,
+      landed: 0,
+      lost: 0,
+      duplicated: 0,
+      outcome: `E_FAIL (DatadogRequestError, keys redacted); keys found in ${leaks.length} of ${captured.logs.length} log lines, ${objects} objects, output, stats`,
+    });
+    expect(result.output.execution_status).toBe('E_FAIL');
+    expect(failures.map((f) => f.error)).toEqual(['DatadogRequestError']);
+    expect(failures[0]?.message).toContain('DD-API-KEY: [redacted], DD-APPLICATION-KEY: [redacted]');
+    expect(leaks).toEqual([]);
+  });
+
+  it.each([
+    [
+      'an API key with CR/LF and a header after it',
+      { apiKey: `${API_KEY}\r\nX-Injected: 1`, appKey: APP_KEY },
+    ],
+    ['an application key with a character beyond Latin-1', { apiKey: API_KEY, appKey: `${APP_KEY}\u20ac` }],
+  ])('%s: the window fails at once with SecretError, no request, no retry, no key', async (_label, keys) => {
+    // Prepare
+    const sim = await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY });
+    const captured = capture();
+
+    // Act
+    const result = await runLocal({
+      input: { account: 'main', categories: ['historical_cost'], ...RANGE },
+      accounts: ACCOUNTS,
+      keys: { ...keys, site: 'datadoghq.com' },
+      datadogUrl: sim.sim.url,
+      s3: sim.s3.client,
+      bucket: sim.s3.bucket,
+      prefix: PREFIX,
+      waitOverrideMs: 0,
+      clientOptions: { baseDelayMs: 1 },
+      log: captured.log,
+    });
+    const requests = sim.sim.requests.length;
+    const haystack = new Haystack();
+    haystack.add('output', result.output);
+    captured.logs.forEach((line, i) => {
+      haystack.add(`log line ${i}`, line);
+    });
+    await sim.close();
+
+    // Assess
+    const failures = Object.values(result.output.output.categories).flatMap((c) => c?.failures ?? []);
+    expect(result.output.execution_status).toBe('E_FAIL');
+    expect(failures.map((f) => f.error)).toEqual(['SecretError']);
+    expect(failures[0]?.message).toMatch(
+      /^the Datadog (apiKey|appKey) has a character an HTTP header cannot carry at position \d+; expected 1 to 256 printable ASCII characters without spaces/,
+    );
+    expect(requests).toBe(0);
+    expect(result.stats.invocations['Fetch historical_cost']).toBe(1);
+    expect(haystack.leaks()).toEqual([]);
+  });
+
   it.each([
     ['DatadogAuthError', 'a 403', () => {}],
     [
@@ -296,6 +395,29 @@ describe('Keys: a failing run leaks them nowhere', () => {
       (e: TestEnv) =>
         e.sim.faults.push(
           { kind: 'status', status: 400, body: '{"errors":["Invalid parameter page[limit]"]}' },
+          { times: 1 },
+        ),
+    ],
+    [
+      'DatadogRequestError',
+      'a 400 echoing the request headers',
+      (e: TestEnv) => e.sim.faults.push({ kind: 'status', status: 400, body: ECHO_BODY }, { times: 1 }),
+    ],
+    [
+      'DatadogRequestError',
+      'a 400 echoing the API key upper-cased, plain text',
+      (e: TestEnv) =>
+        e.sim.faults.push(
+          { kind: 'status', status: 400, body: `bad key ${API_KEY.toUpperCase()} for ${APP_KEY}` },
+          { times: 1 },
+        ),
+    ],
+    [
+      'DatadogRequestError',
+      'a 400 whose key straddles the 300-character cut of the detail',
+      (e: TestEnv) =>
+        e.sim.faults.push(
+          { kind: 'status', status: 400, body: JSON.stringify({ errors: [`${'x'.repeat(290)}${API_KEY}`] }) },
           { times: 1 },
         ),
     ],
@@ -335,6 +457,55 @@ describe('Keys: a failing run leaks them nowhere', () => {
     haystack.add('error.stack', error?.stack ?? '');
     haystack.add('error.cause', (error as { cause?: unknown } | undefined)?.cause);
     haystack.add('String(error)', String(error));
+    logs.forEach((line, i) => {
+      haystack.add(`log line ${i}`, line);
+    });
+    expect(haystack.leaks()).toEqual([]);
+  });
+});
+
+describe('Keys: a rate-limit name that repeats them is not kept', () => {
+  it('a 429 whose X-RateLimit-Name repeats the keys: the wait the handler hands back holds no key', async () => {
+    // Prepare
+    const sim = await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY });
+    sim.sim.faults.push(
+      {
+        kind: 'status',
+        status: 429,
+        headers: {
+          'x-ratelimit-limit': '10',
+          'x-ratelimit-period': '60',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': '60',
+          'x-ratelimit-name': `${API_KEY}/${APP_KEY}`,
+        },
+      },
+      { times: 1 },
+    );
+    const logs: string[] = [];
+    const handler = createFetchHandler('hourly_usage', {
+      bucket: sim.s3.bucket,
+      prefix: PREFIX,
+      accounts: ACCOUNTS,
+      enabledCategories: ['hourly_usage'],
+      s3: sim.s3.client,
+      loadKeys: async () => CANARY,
+      clientOptions: { baseUrlOverride: sim.sim.url, baseDelayMs: 1 },
+      limits: { ...DEFAULT_LIMITS, fallbackPageDelayMs: 0 },
+      log: createLogger({}, (line) => logs.push(line)),
+      now: () => new Date(),
+      sleep: async () => {},
+    });
+
+    // Act
+    const item = await handler(workItem('hourly_usage', addDays(TODAY, -2).toISOString()), CONTEXT);
+    await sim.close();
+
+    // Assess
+    expect(item.status).toBe('wait');
+    expect(item.rateLimit).toEqual(expect.objectContaining({ name: '[redacted]/[redacted]', reset: 60 }));
+    const haystack = new Haystack();
+    haystack.add('work item', item);
     logs.forEach((line, i) => {
       haystack.add(`log line ${i}`, line);
     });

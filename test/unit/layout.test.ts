@@ -8,7 +8,6 @@ import {
   fetchOfKey,
   isNewerFetch,
   LEGACY_FETCH_ID,
-  longestKeySuffix,
   manifestKey,
   type PartitionRef,
   parsePartitionKey,
@@ -155,23 +154,5 @@ describe('Function: run records', () => {
     expect(plain).toBe('dd/_runs/run=backfill-1/output.json');
     expect(hashed).toMatch(/^dd\/_runs\/run=[0-9a-f]{32}\/output\.json$/);
     expect(safeRunId('x'.repeat(81))).toHaveLength(32);
-  });
-});
-
-describe('Function: longestKeySuffix', () => {
-  it('bounds every key a run writes after the prefix', () => {
-    // Prepare
-    const account = 'a'.repeat(40);
-    const suffixes = [
-      partKey({ ...REF, prefix: '', account, category: 'usage_attribution' }, FETCH, 999999),
-      manifestKey({ ...REF, prefix: '', account, category: 'usage_attribution' }, FETCH),
-      commitKey({ ...REF, prefix: '', account, category: 'usage_attribution', partition: 'day=2026-09-01' }),
-    ];
-
-    // Act
-    const bound = longestKeySuffix(40, 'usage_attribution'.length);
-
-    // Assess
-    for (const s of suffixes) expect(Buffer.byteLength(s)).toBeLessThanOrEqual(bound);
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../infra/config.ts';
 import { synthesizeStack } from '../../infra/definition.ts';
 import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
+import { MAX_ACCOUNT_NAME_LENGTH, MAX_ACCOUNTS, MAX_PREFIX_LENGTH } from '../../lambdas/shared/config.ts';
 
 const ACCOUNTS = [
   { name: 'main', secretName: 'dd/main', site: 'datadoghq.com' },
@@ -117,7 +118,49 @@ describe('Function: parseSettings (cdk.json context)', () => {
     [{ logRetentionDays: 31 }, /logRetentionDays must be one of/],
     [{ mapConcurrency: 0 }, /mapConcurrency must be an integer from 1 to 1000/],
     [{ acounts: [] }, /acounts is not a setting/],
+    [
+      { schedule: { lookback: 'P3000000D' } },
+      /schedule.lookback must be an ISO 8601 duration in days or hours such as P3D, at most P3660D/,
+    ],
+    [{ schedule: { lookback: 'P200000000D' } }, /schedule.lookback must be .* at most P3660D/],
+    [
+      { prefix: 'p'.repeat(300) },
+      /prefix is 300 characters long; at most 128 \(keys add up to \d+ bytes after it, within S3's 1024-byte key limit\)/,
+    ],
+    [
+      {
+        accounts: Array.from({ length: 11 }, (_, i) => ({
+          name: `account-${i}`,
+          secretName: `dd/${i}`,
+          site: 'datadoghq.com',
+        })),
+      },
+      /accounts lists 11 accounts; at most 10/,
+    ],
   ])('refuses %j with a message naming the setting', (raw, message) => {
     expect(() => parseSettings(raw)).toThrow(message);
+  });
+
+  it('accepts the largest settings the bounds allow, and they synthesize', () => {
+    // Prepare: the most accounts, the longest names, the longest prefix (in segments)
+    const prefix = Array.from({ length: 8 }, (_, i) => `${i}`.padEnd(i === 0 ? 16 : 15, 'p')).join('/');
+    const accounts = Array.from({ length: MAX_ACCOUNTS }, (_, i) => ({
+      name: `${i}`.padEnd(MAX_ACCOUNT_NAME_LENGTH, 'a'),
+      secretName: `datadog-usage-lake/${i}`,
+      site: 'datadoghq.com',
+    }));
+
+    // Act
+    const settings = parseSettings({ prefix, accounts });
+    const { template } = synthesizeStack(settings);
+
+    // Assess
+    expect(prefix).toHaveLength(MAX_PREFIX_LENGTH);
+    expect(() => parseSettings({ prefix: `${prefix}p` })).toThrow(/prefix is 129 characters long/);
+    const descriptions = Object.values(template.findResources('AWS::Lambda::Function')).map(
+      (r) => (r as { Properties: { Description: string } }).Properties.Description,
+    );
+    expect(descriptions.some((d) => d.includes(prefix))).toBe(true);
+    for (const d of descriptions) expect(d.length).toBeLessThanOrEqual(256);
   });
 });

@@ -140,6 +140,20 @@ describe('Function: planRun', () => {
     expect(plan.accounts).toEqual(['main']);
   });
 
+  it('runs an account named twice once', () => {
+    // Prepare
+    const other: AccountConfig = { name: 'eu-prod', secretName: 's2', site: 'datadoghq.eu' };
+    const input = { account: ['main', 'eu-prod', 'main'], categories: ['hourly_usage'], start: '2026-11-24' };
+
+    // Act
+    const plan = planRun(input, context({ accounts: [MAIN, other] }));
+
+    // Assess
+    expect(plan.accounts).toEqual(['main', 'eu-prod']);
+    expect(plan.groups.map((g) => g.account)).toEqual(['main', 'eu-prod']);
+    expect(plan.windows).toBe(6);
+  });
+
   it('drops a category named twice', () => {
     // Act
     const plan = planRun({ categories: ['hourly_usage', 'hourly_usage'], start: '2026-11-25' }, context());
@@ -179,6 +193,17 @@ describe('Function: planRun', () => {
       sortDirection: 'asc',
       sortName: 'infra_host',
     });
+  });
+
+  it('accepts a JSON number in exponent form that is an integer, such as 1e2', () => {
+    // Act
+    const plan = planRun(
+      JSON.parse('{"categories":["hourly_usage"],"start":"2026-11-25","pageSize":1e2}'),
+      context(),
+    );
+
+    // Assess
+    expect(plan.options.pageSize).toBe(100);
   });
 
   it('accepts pageSize 500, the largest page', () => {
@@ -306,6 +331,70 @@ describe('Function: planRun', () => {
 
       // Assess
       expect(error.field).toBe('input');
+    });
+
+    it.each<[string, unknown]>([
+      ['a string of digits', '16'],
+      ['a hexadecimal string', '0x10'],
+      ['an exponent string', '1e2'],
+      ['a fraction', 16.5],
+      ['2.5e1, not an integer', 2.5e1 + 0.5],
+    ])('refuses pageSize as %s, naming the field and the accepted form', (_label, pageSize) => {
+      // Act
+      const error = inputError(() =>
+        planRun({ categories: ['hourly_usage'], start: '2026-11-25', pageSize }, context()),
+      );
+
+      // Assess
+      expect(error.message).toBe(
+        `pageSize: expected an integer from 1 to 500, got ${JSON.stringify(pageSize)}`,
+      );
+    });
+
+    it('refuses an account list longer than 100 entries, before looking at the names', () => {
+      // Act
+      const error = inputError(() =>
+        planRun({ account: Array.from({ length: 101 }, () => 'main'), start: '2026-11-25' }, context()),
+      );
+
+      // Assess
+      expect(error.message).toBe('account: has 101 entries; at most 100');
+    });
+
+    it.each([
+      [
+        'start in year 0100',
+        { start: '0100-01', end: '9999-12' },
+        'start',
+        /"0100-01" has year 0100; years are 2000 to 2100/,
+      ],
+      [
+        'start in year 0099',
+        { start: '0099-12' },
+        'start',
+        /"0099-12" has year 0099; years are 2000 to 2100/,
+      ],
+      [
+        'end in year 9999',
+        { start: '2026-01', end: '9999-12' },
+        'end',
+        /"9999-12" has year 9999; years are 2000 to 2100/,
+      ],
+      ['asOf in year 9999', { lookback: 'P3D', asOf: '9999-12-31' }, 'asOf', /has year 9999/],
+      ['lookback P3000000D', { lookback: 'P3000000D' }, 'lookback', /of at most P3660D .*got "P3000000D"/],
+      [
+        'lookback P200000000D',
+        { lookback: 'P200000000D' },
+        'lookback',
+        /of at most P3660D .*got "P200000000D"/,
+      ],
+    ])('refuses a range beyond the accepted bounds: %s', (_label, input, field, message) => {
+      // Act
+      const error = inputError(() => planRun({ categories: 'all', ...input }, context()));
+
+      // Assess
+      expect(error.field).toBe(field);
+      expect(error.message).toMatch(message);
     });
 
     it('refuses a category that is not enabled in this deployment', () => {
@@ -495,6 +584,60 @@ describe('Function: planRun', () => {
         ['eu-prod', 'hourly_usage', 'day=2026-11-27', 'day=2026-12-02', 6, 'in the future'],
         ['eu-prod', 'usage_summary', 'month=2026-12', 'month=2026-12', 1, 'in the future'],
       ]);
+    });
+
+    it('counts the windows skipped before the retention and after now without building them', () => {
+      // Prepare: the widest range accepted, for 3 accounts and every category
+      const accounts = ['a', 'b', 'c'].map(
+        (name): AccountConfig => ({ name, secretName: name, site: 'datadoghq.com' }),
+      );
+      const days = (from: string, to: string) =>
+        (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
+
+      // Act
+      const plan = planRun(
+        { categories: 'all', start: '2000-01', end: '2100-12-31T23' },
+        context({ accounts }),
+      );
+
+      // Assess: hourly usage keeps 2025-09-01 to 2026-11-26 (NOW is 05:00 that day)
+      const hourly = plan.skipped.filter((s) => s.account === 'a' && s.category === 'hourly_usage');
+      expect(hourly).toEqual([
+        {
+          account: 'a',
+          category: 'hourly_usage',
+          from: 'day=2000-01-01',
+          to: 'day=2025-08-31',
+          windows: days('2000-01-01', '2025-09-01'),
+          reason: "older than Datadog's 15-month retention",
+        },
+        {
+          account: 'a',
+          category: 'hourly_usage',
+          from: 'day=2026-11-27',
+          to: 'day=2100-12-31',
+          windows: days('2026-11-27', '2101-01-01'),
+          reason: 'in the future',
+        },
+      ]);
+      const monthly = plan.skipped.filter((s) => s.account === 'a' && s.category === 'usage_summary');
+      expect(monthly.map((s) => [s.from, s.to, s.windows])).toEqual([
+        ['month=2000-01', 'month=2025-08', 25 * 12 + 8],
+        ['month=2026-12', 'month=2100-12', 74 * 12 + 1],
+      ]);
+      expect(plan.groups.filter((g) => g.account === 'a' && g.category === 'hourly_usage')).toHaveLength(
+        Math.ceil(days('2025-09-01', '2026-11-27') / MAX_WINDOWS_PER_GROUP),
+      );
+      // Per account and category: the windows planned and skipped tile the whole range.
+      for (const account of ['a', 'b', 'c']) {
+        const skippedHourly = plan.skipped
+          .filter((s) => s.account === account && s.category === 'hourly_usage')
+          .reduce((n, s) => n + s.windows, 0);
+        const planned = plan.groups
+          .filter((g) => g.account === account && g.category === 'hourly_usage')
+          .reduce((n, g) => n + g.last + 1, 0);
+        expect(skippedHourly + planned).toBe(days('2000-01-01', '2101-01-01'));
+      }
     });
 
     it('plans no group when every window is skipped', () => {

@@ -10,7 +10,9 @@ import {
   MAX_FAILURES_PER_CATEGORY,
   summarizeRun,
 } from '../../lambdas/core/summarize.ts';
+import { MAX_YEAR, MIN_YEAR } from '../../lambdas/core/windows.ts';
 import type { WorkItem } from '../../lambdas/core/work-item.ts';
+import { MAX_ACCOUNT_NAME_LENGTH, MAX_ACCOUNTS, MAX_PREFIX_LENGTH } from '../../lambdas/shared/config.ts';
 
 const ACCOUNTS = Array.from({ length: 10 }, (_, i) => ({
   name: `account-${String(i).padStart(2, '0')}`,
@@ -165,4 +167,65 @@ describe('Scale: a 15-month backfill of every category for 10 accounts in one ex
     });
     expect(doubled.child).toBeGreaterThan(STEP_FUNCTIONS_LIMITS.historyEvents);
   });
+});
+
+describe('Scale: the largest plan the input and settings bounds allow', () => {
+  /** What LambdaInvoke wraps around the Plan function's payload before OutputPath picks it out. */
+  const ENVELOPE = 4 * 1024;
+  const accountsOn = (site: 'datadoghq.com' | 'ddog-gov.com', count: number) =>
+    Array.from({ length: count }, (_, i) => ({
+      name: `${i}`.padEnd(MAX_ACCOUNT_NAME_LENGTH, 'a'),
+      secretName: `datadog-usage-lake/${i}`,
+      site,
+    }));
+  /** Every field at its longest: 100 families of 64, 100 tag keys of 200, 200 fields of 100, … */
+  const input = {
+    categories: 'all',
+    start: `${MIN_YEAR}-01`,
+    end: `${MAX_YEAR}-12-31T23`,
+    productFamilies: Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(64, 'f')),
+    tagBreakdownKeys: Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(200, 't')),
+    fields: Array.from({ length: 200 }, (_, i) => `${i}`.padEnd(100, 'f')).join(','),
+    sortDirection: 'desc',
+    sortName: 's'.repeat(64),
+    pageSize: 500,
+    includeDescendants: true,
+    includeConnectedAccounts: true,
+  };
+  const planFor = (accounts: ReturnType<typeof accountsOn>) =>
+    planRun(input, {
+      // The end of a 31-day month: the most hourly windows inside the 15-month retention.
+      now: new Date('2026-12-31T23:00:00Z'),
+      accounts,
+      enabledCategories: CATEGORY_NAMES,
+      executionId: `arn:aws:states:ap-southeast-2:123456789012:execution:${'m'.repeat(80)}:${'x'.repeat(80)}`,
+      runId: 'x'.repeat(80),
+      bucket: 'b'.repeat(63),
+      prefix: 'p'.repeat(MAX_PREFIX_LENGTH),
+    });
+
+  it.each(['datadoghq.com', 'ddog-gov.com'] as const)(
+    `keeps the plan of ${MAX_ACCOUNTS} accounts (on %s) and every category over ${MIN_YEAR}–${MAX_YEAR} under 256 KiB`,
+    (site) => {
+      // Prepare: the largest settings parseSettings accepts
+      const settings = parseSettings({ accounts: accountsOn(site, MAX_ACCOUNTS) });
+
+      // Act
+      const plan = planFor(settings.accounts as ReturnType<typeof accountsOn>);
+      const size = bytes(plan);
+      console.log(
+        `Largest plan (${site}): ${size} B for ${plan.windows} windows in ${plan.groups.length} groups, ${plan.skipped.length} skipped runs (${((100 * size) / STEP_FUNCTIONS_LIMITS.payloadBytes).toFixed(1)}% of 256 KiB)`,
+      );
+
+      // Assess
+      expect(plan.accounts).toHaveLength(MAX_ACCOUNTS);
+      expect(plan.options.tagBreakdownKeys).toHaveLength(100);
+      expect(size + ENVELOPE).toBeLessThan(STEP_FUNCTIONS_LIMITS.payloadBytes);
+      // The bound is real: settings refuse one more account, and 18 accounts would pass the limit.
+      expect(() => parseSettings({ accounts: accountsOn(site, MAX_ACCOUNTS + 1) })).toThrow(
+        /accounts lists 11 accounts; at most 10/,
+      );
+      expect(bytes(planFor(accountsOn(site, 18)))).toBeGreaterThan(STEP_FUNCTIONS_LIMITS.payloadBytes);
+    },
+  );
 });

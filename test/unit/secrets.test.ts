@@ -7,6 +7,16 @@ const API_KEY = 'APIKEY-SECRET-123';
 const APP_KEY = 'APPKEY-SECRET-456';
 const SECRET = 'datadog/usage-lake/main';
 const HINT = `aws secretsmanager create-secret --name ${SECRET}`;
+const KEY_FORM = 'expected 1 to 256 printable ASCII characters without spaces (Datadog keys are hexadecimal)';
+/** Keys no HTTP header can carry: the field, the key, the position of the first bad character. */
+const UNSENDABLE: Array<[string, 'apiKey' | 'appKey', string, number]> = [
+  ['a CR/LF inside the API key', 'apiKey', `${API_KEY}\r\nX-Injected: 1`, 18],
+  ['a LF inside the application key', 'appKey', `APPKEY\nSECRET-456`, 7],
+  ['a character beyond Latin-1 in the API key', 'apiKey', `${API_KEY}\u20ac`, 18],
+  ['a Latin-1 letter in the application key', 'appKey', `caf\u00e9-${APP_KEY}`, 4],
+  ['a NUL in the API key', 'apiKey', `${API_KEY}\u0000x`, 18],
+  ['a space inside the application key', 'appKey', 'APPKEY SECRET-456', 7],
+];
 
 /** Runs `act`, expects a SecretError, and returns it for further checks. */
 function secretError(act: () => unknown): SecretError {
@@ -151,6 +161,33 @@ describe('Function: parseSecret', () => {
   );
 });
 
+describe('Function: parseSecret, keys no HTTP header can carry', () => {
+  it.each(UNSENDABLE)('refuses %s, naming the field, without the key', (_label, field, key, at) => {
+    // Prepare
+    const secret = { apiKey: API_KEY, appKey: APP_KEY, [field]: key };
+
+    // Act
+    const error = secretError(() => parseSecret(SECRET, JSON.stringify(secret), 'datadoghq.com'));
+
+    // Assess
+    expect(error.message).toBe(
+      `secret ${SECRET}: ${field} has a character an HTTP header cannot carry at position ${at}; ${KEY_FORM}`,
+    );
+    expect(error.message).not.toContain(API_KEY);
+    expect(error.message).not.toContain(APP_KEY);
+  });
+
+  it('refuses a key longer than 256 characters', () => {
+    // Act
+    const error = secretError(() =>
+      parseSecret(SECRET, JSON.stringify({ apiKey: 'a'.repeat(257), appKey: APP_KEY }), 'datadoghq.com'),
+    );
+
+    // Assess
+    expect(error.message).toBe(`secret ${SECRET}: apiKey is 257 characters long; ${KEY_FORM}`);
+  });
+});
+
 describe('Function: secretsManagerLoader', () => {
   const good = JSON.stringify({ apiKey: API_KEY, appKey: APP_KEY });
 
@@ -256,6 +293,23 @@ describe('Function: secretsManagerLoader', () => {
     expect(keys.apiKey).toBe(API_KEY);
   });
 
+  it.each(UNSENDABLE)('refuses a secret with %s at once, without the key', async (_label, field, key) => {
+    // Prepare
+    const { client, asked } = fakeClient(async () => ({
+      SecretString: JSON.stringify({ apiKey: API_KEY, appKey: APP_KEY, [field]: key }),
+    }));
+    const load = secretsManagerLoader(client);
+
+    // Act
+    const error = await secretRejection(load(SECRET, 'datadoghq.com'));
+
+    // Assess
+    expect(error.name).toBe('SecretError');
+    expect(error.message).toContain(`secret ${SECRET}: ${field} has a character an HTTP header cannot carry`);
+    expect(error.message).not.toContain(key);
+    expect(asked).toEqual([SECRET]);
+  });
+
   it('refuses a malformed secret with a SecretError', async () => {
     // Prepare
     const { client } = fakeClient(async () => ({ SecretString: JSON.stringify({ apiKey: API_KEY }) }));
@@ -299,6 +353,26 @@ describe('Function: keysFromEnv', () => {
     // Assess
     expect(keys).toBeUndefined();
   });
+
+  it.each(UNSENDABLE)(
+    'refuses %s with a SecretError naming the variable, without the key',
+    (_label, field, key, at) => {
+      // Prepare
+      const variable = field === 'apiKey' ? 'DD_API_KEY' : 'DD_APP_KEY';
+
+      // Act
+      const error = secretError(() =>
+        keysFromEnv({ DD_API_KEY: API_KEY, DD_APP_KEY: APP_KEY, [variable]: key }),
+      );
+
+      // Assess
+      expect(error.message).toBe(
+        `${variable} has a character an HTTP header cannot carry at position ${at}; ${KEY_FORM}`,
+      );
+      expect(error.message).not.toContain(API_KEY);
+      expect(error.message).not.toContain(APP_KEY);
+    },
+  );
 
   it('refuses an unknown DD_SITE without the keys', () => {
     // Act

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseLookback, parseTime, TIME_FORMS, windowsFor } from '../../lambdas/core/windows.ts';
+import {
+  countWindows,
+  MAX_LOOKBACK_DAYS,
+  parseLookback,
+  parseTime,
+  TIME_FORMS,
+  windowsFor,
+} from '../../lambdas/core/windows.ts';
 import { InputError } from '../../lambdas/shared/errors.ts';
 
 const HOUR = 3_600_000;
@@ -92,6 +99,35 @@ describe('Function: parseTime', () => {
     expect(error.field).toBe('asOf');
     expect(error.message.startsWith('asOf: ')).toBe(true);
     expect(error.message).toContain(TIME_FORMS);
+  });
+
+  it.each([
+    ['year 0100', '0100-01'],
+    ['year 0099, which Date.UTC would read as 1999', '0099-12-31'],
+    ['year 0000', '0000-01-01T00'],
+    ['year 1999', '1999-12-31T23'],
+    ['year 2101', '2101-01'],
+    ['year 9999', '9999-12'],
+  ])('rejects %s with an InputError naming the field and the accepted years', (_label, input) => {
+    // Act
+    const error = inputError(() => parseTime('start', input));
+
+    // Assess
+    expect(error.field).toBe('start');
+    expect(error.message).toBe(
+      `start: "${input}" has year ${input.slice(0, 4)}; years are 2000 to 2100 (${TIME_FORMS})`,
+    );
+  });
+
+  it.each([
+    ['2000-01', '2000-01-01T00:00:00.000Z'],
+    ['2100-12-31T23', '2100-12-31T23:00:00.000Z'],
+  ])('accepts %s, at the edge of the accepted years', (input, expected) => {
+    // Act
+    const parsed = parseTime('end', input);
+
+    // Assess
+    expect(parsed.toISOString()).toBe(expected);
   });
 
   it('says what it got for a non-string value', () => {
@@ -219,6 +255,27 @@ describe('Function: windowsFor', () => {
   });
 });
 
+describe('Function: countWindows', () => {
+  it.each([
+    ['day', '2026-11-20', '2026-11-23'],
+    ['day', '2024-02-01', '2024-03-01'],
+    ['day', '2000-01-01', '2100-12-31'],
+    ['month', '2026-01-01', '2026-01-01'],
+    ['month', '2025-11-01', '2026-02-01'],
+    ['month', '2000-01-01', '2100-12-01'],
+  ] as const)('counts the %s windows from %s to %s as windowsFor builds them', (kind, from, to) => {
+    // Prepare
+    const start = new Date(`${from}T00:00:00Z`);
+    const end = new Date(`${to}T00:00:00Z`);
+
+    // Act
+    const count = countWindows(kind, start, end);
+
+    // Assess
+    expect(count).toBe(windowsFor(kind, start, end).length);
+  });
+});
+
 describe('Function: parseLookback', () => {
   it.each([
     ['P3D', 72 * HOUR],
@@ -232,6 +289,34 @@ describe('Function: parseLookback', () => {
 
     // Assess
     expect(ms).toBe(expected);
+  });
+
+  it(`accepts P${MAX_LOOKBACK_DAYS}D, the longest lookback`, () => {
+    // Act
+    const ms = parseLookback('lookback', `P${MAX_LOOKBACK_DAYS}D`);
+    const hours = parseLookback('lookback', `PT${MAX_LOOKBACK_DAYS * 24}H`);
+
+    // Assess
+    expect(ms).toBe(MAX_LOOKBACK_DAYS * 24 * HOUR);
+    expect(hours).toBe(ms);
+  });
+
+  it.each([
+    ['a day too many', `P${MAX_LOOKBACK_DAYS + 1}D`],
+    ['an hour too many', `P${MAX_LOOKBACK_DAYS}DT1H`],
+    ['8,000 years', 'P3000000D'],
+    ['more days than a Date can hold', 'P200000000D'],
+    ['more digits than a double can hold', `P${'9'.repeat(400)}D`],
+    ['too many hours', 'PT99999999H'],
+  ])('rejects %s with an InputError naming the field and the longest lookback', (_label, input) => {
+    // Act
+    const error = inputError(() => parseLookback('lookback', input));
+
+    // Assess
+    expect(error.field).toBe('lookback');
+    expect(error.message).toBe(
+      `lookback: expected an ISO 8601 duration in days or hours of at most P${MAX_LOOKBACK_DAYS}D (such as P3D or PT72H), got "${input}"`,
+    );
   });
 
   it.each([
