@@ -256,8 +256,13 @@ function parseRange(input: RunInput, now: Date): { start: Date; end: Date; relat
   return { start: new Date(asOf.getTime() - lookback), end: asOf, relative: true };
 }
 
-/** Why a window cannot exist yet or any more, or undefined when it can. */
-function unavailable(def: CategoryDef, account: AccountConfig, w: Window, now: Date): string | undefined {
+/** Why a window cannot exist yet or any more, or undefined when it can (the planner skips it). */
+export function unavailable(
+  def: CategoryDef,
+  account: AccountConfig,
+  w: Window,
+  now: Date,
+): string | undefined {
   const start = new Date(w.start);
   const currentMonth = startOfMonth(now);
   const a = def.availability;
