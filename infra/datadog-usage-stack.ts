@@ -208,6 +208,7 @@ export class DatadogUsageStack extends Stack {
     new CfnOutput(this, 'DataPrefix', { value: settings.prefix });
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: observability.topic.topicArn });
+    // npm run doctor -- --deployed counts the failed schedule starts waiting here.
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: schedules.deadLetterQueue.queueUrl });
   }
 

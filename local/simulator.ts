@@ -20,6 +20,8 @@
  * - Attribution rows have `tags: null` when no configured tag key was asked for in `tag_breakdown_keys`.
  * - `sort_name`/`sort_direction`, `include_connected_accounts`, `filter[versions]` and
  *   `filter[include_breakdown]` are accepted and ignored.
+ * - `GET /api/v1/validate` checks the API key only (no application key, no scope): 200
+ *   `{"valid":true}` or 403 `{"errors":["Forbidden"]}`.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -129,6 +131,8 @@ const DAY = 24 * HOUR;
 const RETENTION_MONTHS = 15;
 const UNTAGGED = '\u0000';
 const NON_PARENT = 'API called with non-parent org keys. Data is only available at the root level org';
+/** Datadog's key-validation endpoint: `{"valid":true}` for a valid API key, 403 otherwise. */
+const VALIDATE_PATH = '/api/v1/validate';
 
 const DEFAULT_FAMILIES = [
   'analyzed_logs',
@@ -1402,6 +1406,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Datad
       });
       res.end(body);
     };
+
+    // Key validation (GET /api/v1/validate) reads only the API key, as Datadog's does.
+    if (req.method === 'GET' && url.pathname === VALIDATE_PATH) {
+      const valid = req.headers['dd-api-key'] === cfg.apiKey;
+      const rl = rateLimit(valid);
+      return valid
+        ? send(200, JSON.stringify({ valid: true }), rl.headers)
+        : send(403, json(['Forbidden']), rl.headers);
+    }
 
     const authed =
       req.headers['dd-api-key'] === cfg.apiKey && req.headers['dd-application-key'] === cfg.appKey;

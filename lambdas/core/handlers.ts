@@ -1,14 +1,13 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { CATEGORIES, type CategoryName } from '../categories.ts';
+import type { CategoryName } from '../categories.ts';
 import type { AccountConfig } from '../shared/config.ts';
 import { DatadogClient, type DatadogClientOptions } from '../shared/datadog-client.ts';
-import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { type LakeMetrics, silentMetrics } from '../shared/metrics.ts';
 import type { KeyLoader } from '../shared/secrets.ts';
 import { type FetchLimits, fetchWindow } from './fetch-window.ts';
 import { runPrefix } from './layout.ts';
-import { MAX_WINDOWS_PER_GROUP, type Plan, planRun } from './plan.ts';
+import { type Plan, planRun } from './plan.ts';
 import { readGroupSummaries, writeGroup, writeGroupFailure, writeRunOutput } from './run-store.ts';
 import {
   type GroupFailure,
@@ -20,7 +19,6 @@ import {
   summarizeGroupFailure,
   summarizeRun,
 } from './summarize.ts';
-import { windowOf } from './windows.ts';
 import { parseWorkItem, type WorkItem } from './work-item.ts';
 
 /** What a handler needs from the outside world; the Lambda builds it from env, the local runner by hand. */

@@ -7,6 +7,7 @@
  * <prefix>/<category>/account=<account>/<day=…|month=…>/_manifest.<fetch>.json                     one per complete fetch
  * <prefix>/<category>/commits/account=<account>/<day=…|month=…>.json                               the window's commit record
  * <prefix>/_runs/run=<run id>/groups/<account>/<category>/<YYYY-MM-DD>.json, …/output.json          run records
+ * <prefix>/_doctor/probe-<id>.json                                                                  npm run doctor's write probe (deleted)
  * ```
  *
  * A fetch is one complete pass over a window by one execution. Its parts sit flat in the window's
@@ -200,6 +201,16 @@ export function groupResultsKeyOfFailure(key: string): string {
 
 export function runOutputKey(prefix: string, runId: string): string {
   return `${runPrefix(prefix, runId)}output.json`;
+}
+
+// Doctor probes: outside every category's prefix and hidden (`_`), so no table or listing of data reads them.
+
+/**
+ * `<prefix>/_doctor/probe-<id>.json`: the object `npm run doctor` writes and deletes to prove it may
+ * write under the prefix. Unsafe ids are hashed, as run ids are.
+ */
+export function doctorProbeKey(prefix: string, probeId: string): string {
+  return `${rootOf(prefix)}_doctor/probe-${safeRunId(probeId)}.json`;
 }
 
 // Table locations (Glue partition projection, and the local DuckDB globs with `*` as the values).

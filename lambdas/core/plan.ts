@@ -279,8 +279,13 @@ const retentionReason = (def: CategoryDef) =>
   `older than Datadog's ${def.availability.retentionMonths}-month retention`;
 const FUTURE_REASON = 'in the future';
 
-/** Why a window cannot exist yet or any more, or undefined when it can. */
-function unavailable(def: CategoryDef, account: AccountConfig, w: Window, now: Date): string | undefined {
+/** Why a window cannot exist yet or any more, or undefined when it can (the planner skips it). */
+export function unavailable(
+  def: CategoryDef,
+  account: AccountConfig,
+  w: Window,
+  now: Date,
+): string | undefined {
   const start = new Date(w.start);
   const currentMonth = startOfMonth(now);
   const a = def.availability;

@@ -11,7 +11,8 @@ export interface DatadogKeys {
 
 export type KeyLoader = (secretName: string, defaultSite: DatadogSite) => Promise<DatadogKeys>;
 
-const CREATE_HINT = (name: string) =>
+/** The command that creates the secret, as the errors below suggest it. */
+export const createSecretHint = (name: string) =>
   `Create it with: aws secretsmanager create-secret --name ${name} --secret-string '{"apiKey":"<DD_API_KEY>","appKey":"<DD_APP_KEY>","site":"datadoghq.com"}'`;
 
 /** Parses `{apiKey, appKey, site}`. Error messages name the secret and the field, never a value. */
@@ -25,18 +26,18 @@ export function parseSecret(
     parsed = JSON.parse(raw ?? '');
   } catch {
     throw new SecretError(
-      `secret ${secretName} is not a JSON object of {apiKey, appKey, site}. ${CREATE_HINT(secretName)}`,
+      `secret ${secretName} is not a JSON object of {apiKey, appKey, site}. ${createSecretHint(secretName)}`,
     );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new SecretError(
-      `secret ${secretName} is not a JSON object of {apiKey, appKey, site}. ${CREATE_HINT(secretName)}`,
+      `secret ${secretName} is not a JSON object of {apiKey, appKey, site}. ${createSecretHint(secretName)}`,
     );
   }
   const s = parsed as Record<string, unknown>;
   for (const field of ['apiKey', 'appKey']) {
     if (typeof s[field] !== 'string' || (s[field] as string).trim() === '') {
-      throw new SecretError(`secret ${secretName} has no ${field} string. ${CREATE_HINT(secretName)}`);
+      throw new SecretError(`secret ${secretName} has no ${field} string. ${createSecretHint(secretName)}`);
     }
   }
   const apiKey = (s.apiKey as string).trim();
@@ -70,7 +71,7 @@ export function secretsManagerLoader(
     } catch (error) {
       const name = (error as Error).name;
       if (name === 'ResourceNotFoundException') {
-        throw new SecretError(`secret ${secretName} does not exist. ${CREATE_HINT(secretName)}`);
+        throw new SecretError(`secret ${secretName} does not exist. ${createSecretHint(secretName)}`);
       }
       throw new SecretError(`secret ${secretName} could not be read (${name})`, { cause: error });
     }

@@ -23,3 +23,8 @@ export function isDatadogSite(value: unknown): value is DatadogSite {
 export function apiOrigin(site: DatadogSite): string {
   return `https://api.${site}`;
 }
+
+/** The web app of a site (`https://app.datadoghq.com`, `https://us3.datadoghq.com`): where keys are managed. */
+export function appOrigin(site: DatadogSite): string {
+  return site.split('.').length === 2 ? `https://app.${site}` : `https://${site}`;
+}

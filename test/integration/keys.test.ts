@@ -3,9 +3,14 @@
  * (every log line, console line, progress event, error, the output, the runner's stats, every object
  * and its metadata in S3) and searched for them; the only place they may appear is the request
  * headers the simulator received. A work item cannot point a deployed-style handler elsewhere, and
- * the Plan step refuses the fields that would try.
+ * the Plan step refuses the fields that would try. `npm run doctor` prints them nowhere either, and
+ * sends them only to `https://api.<site>` (or the explicit --datadog-url).
  */
-import { inspect } from 'node:util';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { inspect, promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { type Dispatcher, MockAgent } from 'undici';
@@ -18,7 +23,8 @@ import { INITIAL_PROGRESS, type WorkItem } from '../../lambdas/core/work-item.ts
 import type { AccountConfig } from '../../lambdas/shared/config.ts';
 import { createLogger, silentLogger } from '../../lambdas/shared/log.ts';
 import { type LocalRunOptions, type Progress, runLocal } from '../../local/runner.ts';
-import type { SimulatorOptions } from '../../local/simulator.ts';
+import { type SimulatorOptions, startSimulator } from '../../local/simulator.ts';
+import { main as doctor } from '../../ops/doctor.ts';
 import { countIds, getBytes, listKeys, startEnv, type TestEnv } from '../support/env.ts';
 import { recordFigures } from '../support/faults-report.ts';
 
@@ -617,4 +623,118 @@ describe('Keys: only ever sent to https://api.<site>', () => {
       expect(await listKeys(env.s3.client, env.s3.bucket, '')).toEqual(keysBefore);
     },
   );
+});
+
+describe('Keys: npm run doctor prints them nowhere and sends them only to Datadog', () => {
+  let env: TestEnv;
+  let dataDir: string;
+  const KEY_ENV = { DD_API_KEY: API_KEY, DD_APP_KEY: APP_KEY };
+  beforeAll(async () => {
+    env = await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY, scopes: ['usage_read'] });
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'doctor-keys-'));
+  });
+  afterAll(async () => {
+    await env.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('its report, notes and --json, in-process and spawned, passing and failing checks, hold no key', async () => {
+    // Prepare: one simulator that accepts the keys (cost categories fail: no billing_read), one that
+    // refuses them (the API key check fails)
+    const refusing = await startSimulator(SIM);
+    const captured = capture();
+    const { DD_API_KEY: _a, DD_APP_KEY: _b, DD_SITE: _c, ...processEnv } = process.env;
+    const spawn = (url: string, json: boolean) =>
+      promisify(execFile)(
+        process.execPath,
+        [
+          ...['--openssl-legacy-provider', '--import', 'tsx', 'ops/doctor.ts', '--datadog-url', url],
+          ...['--categories', 'all', '--data-dir', dataDir, ...(json ? ['--json'] : [])],
+        ],
+        { cwd: path.resolve(import.meta.dirname, '..', '..'), env: { ...processEnv, ...KEY_ENV } },
+      ).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+
+    // Act
+    const codes: number[] = [];
+    for (const url of [env.sim.url, refusing.url]) {
+      for (const json of [false, true]) {
+        codes.push(
+          await doctor(
+            ['--datadog-url', url, '--categories', 'all', '--data-dir', dataDir, ...(json ? ['--json'] : [])],
+            {
+              env: KEY_ENV,
+            },
+          ),
+        );
+      }
+    }
+    const spawned = await Promise.all([spawn(env.sim.url, false), spawn(refusing.url, true)]);
+    await refusing.close();
+
+    // Assess: the checks failed for the reasons set up, so failure lines are in the haystack
+    expect(codes).toEqual([1, 1, 1, 1]);
+    expect(spawned.map((r) => r.code)).toEqual([1, 1]);
+    const text = captured.consoleLines.join('\n');
+    expect(text).toContain('the application key lacks billing_read');
+    expect(text).toContain('API key: not valid for datadoghq.com');
+    expect(spawned[0]?.stdout).toContain('the application key lacks billing_read');
+    expect(
+      JSON.parse(spawned[1]?.stdout ?? '{}').checks.find((c: { name: string }) => c.name === 'main/api_key')
+        ?.ok,
+    ).toBe(false);
+    // Assess: the keys went to the simulators, and appear nowhere in what the doctor printed
+    expect(env.sim.requests.length).toBeGreaterThan(8);
+    expect(env.sim.requests.every((r) => r.headers['dd-api-key'] === API_KEY)).toBe(true);
+    const haystack = new Haystack();
+    captured.consoleLines.forEach((line, i) => {
+      haystack.add(`doctor console line ${i}`, line);
+    });
+    spawned.forEach((r, i) => {
+      haystack.add(`spawned doctor ${i} stdout`, r.stdout);
+      haystack.add(`spawned doctor ${i} stderr`, r.stderr);
+    });
+    expect(haystack.leaks()).toEqual([]);
+  });
+
+  it('without --datadog-url, sends the keys to https://api.<DD_SITE> and nowhere else', async () => {
+    // Prepare: every Datadog request through a mock agent that records its origin
+    const seen: Array<{ origin: string; apiKey: unknown }> = [];
+    class RecordingAgent extends MockAgent {
+      override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+        const headers = (options.headers ?? {}) as Record<string, unknown>;
+        seen.push({ origin: String(options.origin), apiKey: headers['dd-api-key'] });
+        return super.dispatch(options, handler);
+      }
+    }
+    const agent = new RecordingAgent();
+    agent.disableNetConnect();
+    const api = agent.get('https://api.datadoghq.eu');
+    api.intercept({ path: '/api/v1/validate', method: 'GET' }).reply(200, { valid: true }).persist();
+    api
+      .intercept({ path: () => true, method: 'GET' })
+      .reply(200, { data: [], usage: [] }, { headers: { 'content-type': 'application/json' } })
+      .persist();
+    const out: string[] = [];
+
+    // Act
+    const code = await doctor(['--categories', 'all', '--data-dir', dataDir, '--json'], {
+      env: { ...KEY_ENV, DD_SITE: 'datadoghq.eu' },
+      dispatcher: agent,
+      out: (line) => out.push(line),
+      err: (line) => out.push(line),
+    });
+    await agent.close();
+
+    // Assess
+    expect(code).toBe(0);
+    expect(seen.length).toBeGreaterThan(8);
+    expect([...new Set(seen.map((s) => s.origin))]).toEqual(['https://api.datadoghq.eu']);
+    expect(seen.every((s) => s.apiKey === API_KEY)).toBe(true);
+    const haystack = new Haystack();
+    haystack.add('doctor output', out.join('\n'));
+    expect(haystack.leaks()).toEqual([]);
+  });
 });

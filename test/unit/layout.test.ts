@@ -3,6 +3,7 @@ import {
   commitKey,
   commitKeyOfPartition,
   commitsGlob,
+  doctorProbeKey,
   FETCH_ID_PATTERN,
   fetchIdOf,
   fetchOfKey,
@@ -154,5 +155,21 @@ describe('Function: run records', () => {
     expect(plain).toBe('dd/_runs/run=backfill-1/output.json');
     expect(hashed).toMatch(/^dd\/_runs\/run=[0-9a-f]{32}\/output\.json$/);
     expect(safeRunId('x'.repeat(81))).toHaveLength(32);
+  });
+});
+
+describe('Function: doctorProbeKey', () => {
+  it("puts the doctor's probe under <prefix>/_doctor/, outside every category and hidden from the tables", () => {
+    // Act
+    const key = doctorProbeKey('dd', '20261130T095044093Z-91f19c0e');
+    const bare = doctorProbeKey('', 'x');
+    const hashed = doctorProbeKey('dd', '../../escape');
+
+    // Assess
+    expect(key).toBe('dd/_doctor/probe-20261130T095044093Z-91f19c0e.json');
+    expect(bare).toBe('_doctor/probe-x.json');
+    expect(hashed).toMatch(/^dd\/_doctor\/probe-[0-9a-f]{32}\.json$/);
+    expect(parsePartitionKey(key)).toBeUndefined();
+    expect(commitKeyOfPartition('dd/_doctor/')).toBeUndefined();
   });
 });

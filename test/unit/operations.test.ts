@@ -35,6 +35,19 @@ describe('Stack: daily schedules', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: Match.anyValue() });
   });
 
+  it('names the outputs npm run doctor -- --deployed reads, the dead-letter queue among them', () => {
+    // Act
+    const { template } = synthesizeStack(parseSettings({ accounts: ACCOUNTS }));
+
+    // Assess
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    for (const key of ['StateMachineArn', 'BucketName', 'DataPrefix', 'DeadLetterQueueUrl']) {
+      expect(outputs[key], key).toBeDefined();
+    }
+    const [queueId] = Object.keys(template.findResources('AWS::SQS::Queue'));
+    expect(outputs.DeadLetterQueueUrl?.Value).toEqual({ Ref: queueId });
+  });
+
   it('creates one schedule per account when the settings say so', () => {
     // Act
     const { template } = synthesizeStack(

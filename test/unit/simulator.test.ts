@@ -75,6 +75,26 @@ describe('Simulator: auth and errors', () => {
     expect(ctx.sim.requests.at(-1)?.headers['dd-api-key']).toBe('sim-api-key');
   });
 
+  it('validates the API key alone at /api/v1/validate, as Datadog does', async () => {
+    // Act
+    const valid = await get(ctx.sim, '/api/v1/validate', {}, { 'DD-API-KEY': 'sim-api-key' } as never);
+    const withWrongAppKey = await get(
+      ctx.sim,
+      '/api/v1/validate',
+      {},
+      { ...KEYS, 'DD-APPLICATION-KEY': 'nope' },
+    );
+    const invalid = await get(ctx.sim, '/api/v1/validate', {}, { ...KEYS, 'DD-API-KEY': 'nope' });
+
+    // Assess
+    expect(valid.status).toBe(200);
+    expect(valid.json()).toEqual({ valid: true });
+    expect(withWrongAppKey.status).toBe(200);
+    expect(invalid.status).toBe(403);
+    expect(invalid.json()).toEqual({ errors: ['Forbidden'] });
+    expect(invalid.headers['x-ratelimit-limit']).toBeDefined();
+  });
+
   it('answers 404 to an unknown path', async () => {
     // Act
     const res = await get(ctx.sim, '/api/v2/usage/nothing_here');
