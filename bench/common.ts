@@ -161,14 +161,15 @@ export async function driveWindow(
   for (;;) {
     const started = performance.now();
     const deadline = Date.now() + FETCH_TIMEOUT_MS;
+    const event = { item: current, execution: { id: `bench-${item.runId}`, budget: 10_000 } };
     current = JSON.parse(
-      JSON.stringify(await handler(current, { getRemainingTimeInMillis: () => deadline - Date.now() })),
+      JSON.stringify(await handler(event, { getRemainingTimeInMillis: () => deadline - Date.now() })),
     ) as WorkItem;
     durations.push(performance.now() - started);
     if (current.status === 'done') return { item: current, durations, waitSeconds };
     if (current.status === 'wait') {
       waitSeconds += current.waitSeconds;
-      await sleep(current.waitSeconds * 1000);
+      await sleep(Math.max(0, Date.parse(current.waitUntil) - Date.now()));
     }
   }
 }

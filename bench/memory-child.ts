@@ -83,7 +83,7 @@ const started = performance.now();
 const deadline = Date.now() + 300_000;
 const out =
   config.mode === 'invoke'
-    ? await handler(item, {
+    ? await handler({ item, execution: { id: 'bench-memory', budget: 10_000 } }, {
         awsRequestId: 'bench',
         functionName: 'bench',
         getRemainingTimeInMillis: () => deadline - Date.now(),

@@ -30,8 +30,8 @@ const modules = (async () => {
     import('./memory.ts'),
     import('./cost-model.ts'),
   ]);
-  const { localDefinition } = await import('../local/runner.ts');
-  localDefinition(deployed);
+  const { localDefinitions } = await import('../local/runner.ts');
+  localDefinitions(deployed);
   return loaded;
 })();
 

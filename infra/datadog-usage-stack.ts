@@ -27,10 +27,11 @@ import type { LakeSettings } from './config.ts';
 import { AthenaLake } from './constructs/athena-lake.ts';
 import { LakeFunction } from './constructs/lake-function.ts';
 import { Observability } from './constructs/observability.ts';
-import { PipelineStateMachine } from './constructs/pipeline-state-machine.ts';
+import { FUNCTION_TIMEOUTS, PipelineStateMachine } from './constructs/pipeline-state-machine.ts';
 import { DailySchedules } from './constructs/schedules.ts';
 import { acknowledgeNagFindings } from './nag.ts';
 import { physicalNames } from './names.ts';
+import { FUNCTION_IDS, pipelineProps } from './pipeline-definitions.ts';
 
 /** Get, put and delete objects under `prefix`, and list only that prefix: nothing else in the bucket. */
 function grantPrefix(fn: IFunction, bucket: IBucket, prefix: string): void {
@@ -93,7 +94,6 @@ export class DatadogUsageStack extends Stack {
       DATA_PREFIX: settings.prefix,
       DD_ACCOUNTS: JSON.stringify(settings.accounts),
       ENABLED_CATEGORIES: settings.categories.join(','),
-      CONCURRENT_FETCHES: String(settings.mapConcurrency * settings.windowConcurrency),
     };
     // GetSecretValue only (no DescribeSecret): the name plus the 6 characters Secrets Manager appends.
     const secretArns = settings.accounts.map((a) =>
@@ -108,10 +108,10 @@ export class DatadogUsageStack extends Stack {
 
     for (const name of settings.categories) {
       const def = CATEGORIES[name];
-      const { fn } = new LakeFunction(this, `Fetch-${name}`, {
+      const { fn } = new LakeFunction(this, FUNCTION_IDS.fetch(name), {
         entry: entry(name),
         description: `Fetches ${def.title} (${def.path}) into s3://…/${categoryPrefix(settings.prefix, name)}`,
-        timeout: Duration.minutes(5),
+        timeout: FUNCTION_TIMEOUTS.fetch,
         memorySize: 512,
         environment,
         logRetention,
@@ -125,17 +125,17 @@ export class DatadogUsageStack extends Stack {
       functions[`fetch-${name}`] = fn;
     }
 
-    const plan = new LakeFunction(this, 'Plan', {
+    const plan = new LakeFunction(this, FUNCTION_IDS.plan, {
       entry: entry('plan'),
       description: 'Validates the run input and plans the windows',
-      timeout: Duration.seconds(30),
+      timeout: FUNCTION_TIMEOUTS.plan,
       environment,
       logRetention,
     });
-    const summarize = new LakeFunction(this, 'Summarize', {
+    const summarize = new LakeFunction(this, FUNCTION_IDS.summarize, {
       entry: entry('summarize'),
       description: 'Sums up window results per group and per run',
-      timeout: Duration.minutes(2),
+      timeout: FUNCTION_TIMEOUTS.summarize,
       environment,
       logRetention,
     });
@@ -144,16 +144,16 @@ export class DatadogUsageStack extends Stack {
     functions.plan = plan.fn;
     functions.summarize = summarize.fn;
 
-    this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
-      planFunction: plan.fn,
-      summarizeFunction: summarize.fn,
-      fetchFunctions: this.fetchFunctions,
-      mapConcurrency: settings.mapConcurrency,
-      windowConcurrency: settings.windowConcurrency,
-      logRetention,
-      stateMachineName: names.stateMachine,
-      logGroupName: names.stateMachineLogGroup,
-    });
+    this.pipeline = new PipelineStateMachine(
+      this,
+      'Pipeline',
+      pipelineProps(settings, {
+        planFunction: plan.fn,
+        summarizeFunction: summarize.fn,
+        fetchFunctions: this.fetchFunctions,
+        logRetention,
+      }),
+    );
 
     const schedules = new DailySchedules(this, 'Schedules', {
       stateMachine: this.pipeline.stateMachine,

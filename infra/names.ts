@@ -13,6 +13,9 @@ export interface PhysicalNames {
   stateMachine: string;
   /** Under /aws/vendedlogs/, as AWS recommends for vended logs (resource-policy size limit). */
   stateMachineLogGroup: string;
+  /** Where a window continues when it outgrows its group's execution. */
+  windowStateMachine: string;
+  windowStateMachineLogGroup: string;
   /** Every alarm's name starts with this; the topic and key policies allow exactly these alarms. */
   alarmPrefix: string;
   /** The metrics' `service` dimension: each copy's metrics and alarms stay its own. */
@@ -27,6 +30,8 @@ export function physicalNames(stackName: string): PhysicalNames {
     dashboard: stackName,
     stateMachine: `${stackName}-pipeline`,
     stateMachineLogGroup: `/aws/vendedlogs/states/${stackName}-pipeline`,
+    windowStateMachine: `${stackName}-window`,
+    windowStateMachineLogGroup: `/aws/vendedlogs/states/${stackName}-window`,
     alarmPrefix: `${stackName}-`,
     metricsService: stackName,
   };

@@ -4,11 +4,11 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { type LakeSettings, parseSettings } from '../infra/config.ts';
 import { STATE } from '../infra/constructs/pipeline-state-machine.ts';
 import {
-  definitionFromTemplate,
-  synthesizeStack,
+  buildDefinitions,
+  type Definitions,
   taskStateNames,
   taskTimeouts,
-} from '../infra/definition.ts';
+} from '../infra/pipeline-definitions.ts';
 import { CATEGORY_NAMES, type CategoryName } from '../lambdas/categories.ts';
 import { DEFAULT_LIMITS, type FetchLimits } from '../lambdas/core/fetch-window.ts';
 import {
@@ -21,13 +21,15 @@ import {
 import type { RunOutput } from '../lambdas/core/summarize.ts';
 import type { WorkItem } from '../lambdas/core/work-item.ts';
 import type { AccountConfig } from '../lambdas/shared/config.ts';
-import type { DatadogClientOptions } from '../lambdas/shared/datadog-client.ts';
+import type { DatadogClientOptions, RateLimitState } from '../lambdas/shared/datadog-client.ts';
 import { type Logger, silentLogger } from '../lambdas/shared/log.ts';
 import type { DatadogKeys } from '../lambdas/shared/secrets.ts';
 
 /** Progress of one window after one invocation of its category's function. */
 export interface Progress {
   account: string;
+  /** The rate limit as Datadog last answered it (limit, period, remaining, reset). */
+  rateLimit?: RateLimitState;
   category: CategoryName;
   windowStart: string;
   status: WorkItem['status'];
@@ -57,7 +59,10 @@ export interface LocalRunOptions {
    * `getRemainingTimeInMillis`, and an invocation past it is aborted: it can write nothing more.
    */
   lambdaTimeoutMs?: number;
-  /** Replaces every Wait state's and retrier's wait, in ms (tests); default: wait as deployed. */
+  /**
+   * Replaces every Wait state's and retrier's wait, in ms (tests); default: wait as deployed. The
+   * handlers' clock jumps over each rate-limit wait so shortened, so pacing stays consistent.
+   */
   waitOverrideMs?: number;
   executionName?: string;
   /** `$$.Execution.StartTime`; default: when the run starts. */
@@ -72,6 +77,8 @@ export interface LocalRunStats {
   invocations: Record<string, number>;
   /** Invocations that ran past their Task's timeout and were aborted. */
   timedOut: number;
+  /** Executions of the window state machine: windows that outgrew their execution's budget. */
+  windowExecutions: number;
   stateTransitions: number;
   waitStates: number;
   /** Largest state input or output seen, in bytes of JSON. */
@@ -82,12 +89,30 @@ export interface LocalRunStats {
 export interface LocalRunResult {
   output: RunOutput;
   stats: LocalRunStats;
+  /** The pipeline's definition, as run. */
   definition: Record<string, unknown>;
+  /** The window state machine's definition, as run. */
+  windowDefinition: Record<string, unknown>;
 }
 
-/** The definition `cdk synth` deploys for these settings, tokens replaced. */
-export function localDefinition(settings: LakeSettings): Record<string, unknown> {
-  return definitionFromTemplate(synthesizeStack(settings).template);
+const built = new Map<string, Definitions>();
+
+/**
+ * The definitions `cdk synth` deploys for these settings, tokens replaced: built by the state-machine
+ * construct alone (no stack synthesis), once per settings in a process.
+ */
+export function localDefinitions(settings: LakeSettings): Definitions {
+  const key = JSON.stringify(settings);
+  const hit = built.get(key);
+  if (hit) return structuredClone(hit);
+  const definitions = buildDefinitions(settings);
+  built.set(key, definitions);
+  return structuredClone(definitions);
+}
+
+/** What Step Functions raises in a task whose child execution failed. */
+class TaskFailedError extends Error {
+  override name = 'States.TaskFailed';
 }
 
 const json = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -108,7 +133,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     accounts: options.accounts,
     prefix: options.prefix,
   });
-  const definition = localDefinition(settings);
+  const { pipeline: definition, window: windowDefinition } = localDefinitions(settings);
   const runtime: Runtime = {
     bucket: options.bucket,
     prefix: options.prefix,
@@ -122,22 +147,25 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     },
     limits: {
       ...DEFAULT_LIMITS,
-      concurrentWorkers: settings.mapConcurrency * settings.windowConcurrency,
       ...options.limits,
     },
     log: options.log ?? silentLogger,
-    now: options.now ?? (() => new Date()),
+    // Shortened Wait states still let their time pass for the handlers: the clock jumps over them.
+    now: () => new Date((options.now?.() ?? new Date()).getTime() + skippedMs),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   };
+  /** Time the shortened Wait states did not wait (waitOverrideMs), added to the handlers' clock. */
+  let skippedMs = 0;
   const stats: LocalRunStats = {
     invocations: {},
     timedOut: 0,
+    windowExecutions: 0,
     stateTransitions: 0,
     waitStates: 0,
     maxPayloadBytes: 0,
     elapsedMs: 0,
   };
-  const timeouts = taskTimeouts(definition);
+  const timeouts = { ...taskTimeouts(windowDefinition), ...taskTimeouts(definition) };
   /** Handlers that timed out and were aborted, still settling: the run waits for them before it returns. */
   const abandoned: Promise<unknown>[] = [];
 
@@ -148,6 +176,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const asLambdaInvoke = (name: string, handler: Handler) => async (params: unknown) => {
     const { Payload } = params as { Payload: unknown };
     stats.invocations[name] = (stats.invocations[name] ?? 0) + 1;
+    const waited = (Payload as { item?: WorkItem }).item;
+    if (options.waitOverrideMs !== undefined && waited?.status === 'wait' && waited.waitUntil) {
+      skippedMs = Math.max(skippedMs, Date.parse(waited.waitUntil) - runtime.now().getTime() + skippedMs);
+    }
     // One millisecond under the interpreter's own timer, so this one fires first and aborts the handler.
     const timeoutMs = Math.min(
       options.lambdaTimeoutMs ?? Number.POSITIVE_INFINITY,
@@ -185,6 +217,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         pages: item.part,
         records: item.records,
         waitSeconds: item.waitSeconds,
+        ...(item.rateLimit ? { rateLimit: item.rateLimit } : {}),
       });
     }
     return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result };
@@ -207,7 +240,21 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       createFetchHandler(category, runtime) as Handler,
     );
   }
-  const unbound = taskStateNames(definition).filter((name) => !handlers[name]);
+  // A window that outgrows its execution continues in a window execution, run here like any other.
+  handlers[STATE.continueWindow] = async (params: unknown) => {
+    const { Input } = params as { Input: unknown };
+    const n = ++stats.windowExecutions;
+    try {
+      const output = await execute(windowDefinition, Input, `window-${n}`);
+      return { Output: output, Status: 'SUCCEEDED' };
+    } catch (error) {
+      const cause = (error as { cause?: Error }).cause ?? (error as Error);
+      throw new TaskFailedError(`window execution ${n} failed: ${cause.name}: ${cause.message}`);
+    }
+  };
+  const unbound = [...taskStateNames(definition), ...taskStateNames(windowDefinition)].filter(
+    (name) => !handlers[name],
+  );
   if (unbound.length > 0) throw new Error(`no local handler for Task state(s): ${unbound.join(', ')}`);
 
   const waits: Record<string, number> = {};
@@ -218,47 +265,55 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   }
 
   const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[-:.]/g, '')}`;
-  const machine = new StateMachine(definition as never, {
-    validationOptions: { checkArn: true, checkPaths: true },
-  });
-  const execution = machine.run(options.input as never, {
-    overrides: {
-      taskResourceLocalHandlers: handlers as never,
-      waitTimeOverrides: waits,
-      retryIntervalOverrides: retries,
-    },
-    context: {
-      Execution: {
-        Id: `arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake:${executionName}`,
-        Name: executionName,
-        Input: options.input as never,
-        StartTime: new Date().toISOString(),
-        RedriveCount: 0,
-      } as never,
-    },
-  });
-  const consume = (async () => {
-    type Event = { type: string; state: { type: string; input?: unknown; output?: unknown } };
-    for await (const event of execution.eventLogs as AsyncGenerator<Event>) {
-      if (event.type === 'StateEntered') {
-        stats.stateTransitions++;
-        if (event.state.type === 'Wait') stats.waitStates++;
-        stats.maxPayloadBytes = Math.max(
-          stats.maxPayloadBytes,
-          JSON.stringify(event.state.input ?? null).length,
-        );
-      } else if (event.type === 'StateExited') {
-        stats.maxPayloadBytes = Math.max(
-          stats.maxPayloadBytes,
-          JSON.stringify(event.state.output ?? null).length,
-        );
+  /** Runs a definition to its end, with every Task bound, counting what happened into `stats`. */
+  async function execute(asl: Record<string, unknown>, input: unknown, name: string): Promise<unknown> {
+    const machine = new StateMachine(asl as never, {
+      validationOptions: { checkArn: true, checkPaths: true },
+    });
+    const execution = machine.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: handlers as never,
+        waitTimeOverrides: waits,
+        retryIntervalOverrides: retries,
+      },
+      context: {
+        Execution: {
+          Id: `arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake:${name}`,
+          Name: name,
+          Input: input as never,
+          StartTime: new Date().toISOString(),
+          RedriveCount: 0,
+        } as never,
+      },
+    });
+    const consume = (async () => {
+      type Event = { type: string; state: { type: string; input?: unknown; output?: unknown } };
+      for await (const event of execution.eventLogs as AsyncGenerator<Event>) {
+        if (event.type === 'StateEntered') {
+          stats.stateTransitions++;
+          if (event.state.type === 'Wait') stats.waitStates++;
+          stats.maxPayloadBytes = Math.max(
+            stats.maxPayloadBytes,
+            JSON.stringify(event.state.input ?? null).length,
+          );
+        } else if (event.type === 'StateExited') {
+          stats.maxPayloadBytes = Math.max(
+            stats.maxPayloadBytes,
+            JSON.stringify(event.state.output ?? null).length,
+          );
+        }
       }
+    })();
+    try {
+      return await execution.result;
+    } finally {
+      await consume.catch(() => {});
     }
-  })();
-  const output = await (execution.result as unknown as Promise<RunOutput>).finally(() =>
+  }
+
+  const output = (await execute(definition, options.input, executionName).finally(() =>
     Promise.allSettled(abandoned),
-  );
-  await consume.catch(() => {});
+  )) as RunOutput;
   stats.elapsedMs = Date.now() - started;
-  return { output, stats, definition };
+  return { output, stats, definition, windowDefinition };
 }

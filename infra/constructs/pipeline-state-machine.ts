@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -7,6 +7,7 @@ import {
   Condition,
   DefinitionBody,
   DistributedMap,
+  IntegrationPattern,
   JitterType,
   JsonPath,
   LogLevel,
@@ -19,10 +20,16 @@ import {
   Wait,
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import {
+  LambdaInvoke,
+  StepFunctionsStartExecution,
+  type StepFunctionsStartExecutionProps,
+} from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { CategoryName } from '../../lambdas/categories.ts';
+import { MAX_WINDOWS_PER_GROUP } from '../../lambdas/core/plan.ts';
 import { INITIAL_PROGRESS } from '../../lambdas/core/work-item.ts';
+import { invocationBudget, type State as StateJson } from '../limits.ts';
 
 export interface PipelineStateMachineProps {
   planFunction: IFunction;
@@ -38,6 +45,9 @@ export interface PipelineStateMachineProps {
   stateMachineName: string;
   /** The execution log group (under /aws/vendedlogs/). */
   logGroupName: string;
+  /** The state machine a window continues in when it outgrows its execution's history budget. */
+  windowStateMachineName: string;
+  windowLogGroupName: string;
 }
 
 /** State names the local runner binds handlers to. */
@@ -50,11 +60,27 @@ export const STATE = {
   fetch: (category: CategoryName) => `Fetch ${category}`,
   check: 'Window done?',
   pause: 'Wait for rate limit',
+  resume: 'Resume window',
+  continueWindow: 'Continue in a window execution',
   done: 'Window done',
   failed: 'Window failed',
   summarizeGroup: 'Summarize group',
   groupFailed: 'Record group failure',
   summarize: 'Summarize run',
+} as const;
+
+/**
+ * How long a window may take once it continues in window executions: far beyond its page cap at any
+ * rate limit Datadog has answered with (100,000 pages at 10 per 30 s take 3.5 days), and within what
+ * a timer of the local interpreter can hold (24.8 days).
+ */
+const WINDOW_TIMEOUT = Duration.days(20);
+
+/** Each function's timeout: its Task's too (the stack and local runs build from these). */
+export const FUNCTION_TIMEOUTS = {
+  fetch: Duration.minutes(5),
+  plan: Duration.seconds(30),
+  summarize: Duration.minutes(2),
 } as const;
 
 /** Errors worth another try from Step Functions after the function's own retries gave up. */
@@ -95,11 +121,40 @@ function retryLambdaThrottling(task: LambdaInvoke, maxAttempts = 6): void {
  * group into S3 → summarize the run from S3. JSONPath only and no ItemReader/ResultWriter, so the same
  * definition runs in aws-local-stepfunctions.
  */
+/** A window's loop, built once per state machine that runs it. */
+interface WindowLoop {
+  /** Where the loop starts: routing the window to its category's function. */
+  route: Choice;
+  /** Where a window that continues in a fresh execution starts: a rate-limit wait first, when due. */
+  resume?: Choice;
+  /** Invocations one execution may make for a window, so its history stays bounded. */
+  budget: number;
+}
+
 export class PipelineStateMachine extends Construct {
   readonly stateMachine: StateMachine;
+  /** Where a window that outgrows its group's execution continues, one fresh execution at a time. */
+  readonly windowStateMachine: StateMachine;
+  /** Invocations per window: in a group's execution, and in a window execution. */
+  readonly budgets: { group: number; window: number };
 
   constructor(scope: Construct, id: string, props: PipelineStateMachineProps) {
     super(scope, id);
+    const role = this.role(props.stateMachineName, props.windowStateMachineName);
+
+    // The window state machine continues a window in a fresh execution of itself when its budget is
+    // spent: it names itself by its (explicit) name, not by a reference to its own resource.
+    const windowScope = new Construct(this, 'Window');
+    const self = StateMachine.fromStateMachineName(windowScope, 'Self', props.windowStateMachineName);
+    const windowLoop = this.windowLoop(windowScope, props, self, 1, true);
+    this.windowStateMachine = new StateMachine(windowScope, 'StateMachine', {
+      stateMachineName: props.windowStateMachineName,
+      role,
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(windowLoop.resume ?? windowLoop.route),
+      tracingEnabled: true,
+      logs: this.logs(windowScope, props.windowLogGroupName, props.logRetention),
+    });
 
     const plan = new LambdaInvoke(this, STATE.plan, {
       lambdaFunction: props.planFunction,
@@ -114,56 +169,9 @@ export class PipelineStateMachine extends Construct {
     });
     retryLambdaThrottling(plan);
 
-    const route = new Choice(this, STATE.route);
-    const check = new Choice(this, STATE.check);
-    const pause = new Wait(this, STATE.pause, { time: WaitTime.secondsPath('$.waitSeconds') });
-    const done = new Pass(this, STATE.done, {
-      parameters: {
-        index: JsonPath.numberAt('$.index'),
-        status: 'done',
-        pages: JsonPath.numberAt('$.part'),
-        records: JsonPath.numberAt('$.records'),
-        bytes: JsonPath.numberAt('$.bytes'),
-        final: JsonPath.stringAt('$.final'),
-        outcome: JsonPath.stringAt('$.outcome'),
-      },
-    });
-    const failed = new Pass(this, STATE.failed, {
-      parameters: {
-        index: JsonPath.numberAt('$.index'),
-        status: 'failed',
-        pages: JsonPath.numberAt('$.part'),
-        records: JsonPath.numberAt('$.records'),
-        bytes: JsonPath.numberAt('$.bytes'),
-        final: false,
-        error: JsonPath.objectAt('$.error'),
-      },
-    });
-
-    for (const [category, fn] of Object.entries(props.fetchFunctions) as Array<[CategoryName, IFunction]>) {
-      const fetch = new LambdaInvoke(this, STATE.fetch(category), {
-        lambdaFunction: fn,
-        payload: TaskInput.fromJsonPathAt('$'),
-        outputPath: '$.Payload',
-        ...taskTimeout(fn),
-      });
-      // An invocation that ran out of time is safe to repeat too: its pages stand, the retry follows them.
-      fetch.addRetry({
-        errors: [...TRANSIENT, 'States.Timeout'],
-        interval: Duration.seconds(10),
-        backoffRate: 2,
-        maxAttempts: 3,
-      });
-      retryLambdaThrottling(fetch, 3);
-      fetch.addCatch(failed, { resultPath: '$.error' });
-      fetch.next(check);
-      route.when(Condition.stringEquals('$.category', category), fetch);
-    }
-    route.otherwise(failed);
-    check
-      .when(Condition.stringEquals('$.status', 'wait'), pause.next(route))
-      .when(Condition.stringEquals('$.status', 'more'), route)
-      .otherwise(done);
+    // By name as well: the role's policy may not refer to a state machine that depends on it.
+    const groupLoop = this.windowLoop(this, props, self, MAX_WINDOWS_PER_GROUP);
+    this.budgets = { group: groupLoop.budget, window: windowLoop.budget };
 
     const indexes = new Pass(this, STATE.indexes, {
       parameters: { 'value.$': 'States.ArrayRange(0, $.last, 1)' },
@@ -188,7 +196,7 @@ export class PipelineStateMachine extends Construct {
       },
       resultPath: '$.results',
     });
-    windows.itemProcessor(route);
+    windows.itemProcessor(groupLoop.route);
 
     const summarizeGroup = new LambdaInvoke(this, STATE.summarizeGroup, {
       lambdaFunction: props.summarizeFunction,
@@ -285,28 +293,135 @@ export class PipelineStateMachine extends Construct {
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
-      role: this.role(props.stateMachineName),
+      role,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(plan.next(groups).next(summarize)),
       tracingEnabled: true,
-      logs: {
-        destination: new LogGroup(this, 'Logs', {
-          logGroupName: props.logGroupName,
-          retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-          // Named: a retained group would block the next deployment of a stack of the same name.
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
-        level: LogLevel.ALL,
-        includeExecutionData: false,
-      },
+      logs: this.logs(this, props.logGroupName, props.logRetention),
     });
   }
 
+  private logs(scope: Construct, logGroupName: string, retention: RetentionDays | undefined) {
+    return {
+      destination: new LogGroup(scope, 'Logs', {
+        logGroupName,
+        retention: retention ?? RetentionDays.ONE_MONTH,
+        // Named: a retained group would block the next deployment of a stack of the same name.
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      level: LogLevel.ALL,
+      includeExecutionData: false,
+    };
+  }
+
   /**
-   * Assumable by Step Functions for this state machine only: its own executions and its distributed
-   * Map's children (whose state machine ARN is `<name>/<map run label>`), not any of the account's.
+   * One window's loop: route to the category's function, invoke it until it says done, wait in a Wait
+   * state until the rate limit's window ends when it says so. When the execution's budget of
+   * invocations is spent, the window continues in a fresh execution of `continueIn`, whose result is
+   * the window's. `windows` is how many windows the execution loops over at most (its history is
+   * shared); the budget follows from it and from Step Functions' 25,000 events per execution.
    */
-  private role(name: string): Role {
+  private windowLoop(
+    scope: Construct,
+    props: PipelineStateMachineProps,
+    continueIn: StepFunctionsStartExecutionProps['stateMachine'],
+    windows: number,
+    resumes = false,
+  ): WindowLoop {
+    const loop = { budget: 0 };
+    const route = new Choice(scope, STATE.route);
+    const check = new Choice(scope, STATE.check);
+    const pause = new Wait(scope, STATE.pause, { time: WaitTime.timestampPath('$.waitUntil') });
+    const done = new Pass(scope, STATE.done, {
+      parameters: {
+        index: JsonPath.numberAt('$.index'),
+        status: 'done',
+        pages: JsonPath.numberAt('$.part'),
+        records: JsonPath.numberAt('$.records'),
+        bytes: JsonPath.numberAt('$.bytes'),
+        final: JsonPath.stringAt('$.final'),
+        outcome: JsonPath.stringAt('$.outcome'),
+      },
+    });
+    const failed = new Pass(scope, STATE.failed, {
+      parameters: {
+        index: JsonPath.numberAt('$.index'),
+        status: 'failed',
+        pages: JsonPath.numberAt('$.part'),
+        records: JsonPath.numberAt('$.records'),
+        bytes: JsonPath.numberAt('$.bytes'),
+        final: false,
+        error: JsonPath.objectAt('$.error'),
+      },
+    });
+    // The fresh execution returns the window's result (done or failed) as its output.
+    const continueWindow = new StepFunctionsStartExecution(scope, STATE.continueWindow, {
+      stateMachine: continueIn,
+      integrationPattern: IntegrationPattern.RUN_JOB,
+      input: TaskInput.fromJsonPathAt('$'),
+      outputPath: '$.Output',
+      taskTimeout: Timeout.duration(WINDOW_TIMEOUT),
+    });
+    continueWindow.addCatch(failed, { resultPath: '$.error' });
+
+    const tasks: LambdaInvoke[] = [];
+    for (const [category, fn] of Object.entries(props.fetchFunctions) as Array<[CategoryName, IFunction]>) {
+      const fetch = new LambdaInvoke(scope, STATE.fetch(category), {
+        lambdaFunction: fn,
+        payload: TaskInput.fromObject({
+          item: JsonPath.entirePayload,
+          execution: {
+            id: JsonPath.stringAt('$$.Execution.Id'),
+            budget: Lazy.number({ produce: () => loop.budget }),
+          },
+        }),
+        outputPath: '$.Payload',
+        ...taskTimeout(fn),
+      });
+      // An invocation that ran out of time is safe to repeat too: its pages stand, the retry follows them.
+      fetch.addRetry({
+        errors: [...TRANSIENT, 'States.Timeout'],
+        interval: Duration.seconds(10),
+        backoffRate: 2,
+        maxAttempts: 3,
+      });
+      retryLambdaThrottling(fetch, 3);
+      fetch.addCatch(failed, { resultPath: '$.error' });
+      fetch.next(check);
+      route.when(Condition.stringEquals('$.category', category), fetch);
+      tasks.push(fetch);
+    }
+    route.otherwise(failed);
+    const underBudget = Condition.numberLessThanJsonPath('$.invocationsHere', '$.budget');
+    check
+      .when(Condition.and(Condition.stringEquals('$.status', 'wait'), underBudget), pause.next(route))
+      .when(Condition.and(Condition.stringEquals('$.status', 'more'), underBudget), route)
+      .when(
+        Condition.or(Condition.stringEquals('$.status', 'wait'), Condition.stringEquals('$.status', 'more')),
+        continueWindow,
+      )
+      .otherwise(done);
+    const resume = resumes
+      ? new Choice(scope, STATE.resume)
+          .when(Condition.stringEquals('$.status', 'wait'), pause)
+          .otherwise(route)
+      : undefined;
+
+    const json = (state: { toStateJson(): object }) => state.toStateJson() as StateJson;
+    loop.budget = invocationBudget({
+      windows,
+      iteration: [json(route), ...tasks.map(json), json(check), json(pause)],
+      once: [...(resume ? [json(resume)] : []), json(continueWindow), json(done)],
+    });
+    return { route, ...(resume ? { resume } : {}), budget: loop.budget };
+  }
+
+  /**
+   * Assumable by Step Functions for these state machines only: the pipeline's executions, its
+   * distributed Map's children (whose state machine ARN is `<name>/<map run label>`) and the window
+   * state machine's executions, not any other of the account's.
+   */
+  private role(name: string, windowName: string): Role {
     const stack = Stack.of(this);
     const arn = (resourceName: string) =>
       stack.formatArn({
@@ -319,7 +434,7 @@ export class PipelineStateMachine extends Construct {
       assumedBy: new ServicePrincipal('states.amazonaws.com', {
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': [arn(name), arn(`${name}/*`)] },
+          ArnLike: { 'aws:SourceArn': [arn(name), arn(`${name}/*`), arn(windowName)] },
         },
       }),
     });

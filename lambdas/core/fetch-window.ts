@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CATEGORIES, type CategoryDef, type Window } from '../categories.ts';
-import type { DatadogClient, RateLimitState } from '../shared/datadog-client.ts';
+import type { DatadogClient, DatadogResponse, RateLimitState } from '../shared/datadog-client.ts';
 import {
   CursorLoopError,
   DatadogUnavailableError,
@@ -11,6 +11,7 @@ import type { Logger } from '../shared/log.ts';
 import { type CommitOutcome, completeFetch, discardFetch, readCommit } from './commit.ts';
 import { fetchIdOf, isNewerFetch, type PartitionRef } from './layout.ts';
 import { describePart, listPartition, type PartInfo, type StoredPart, writePart } from './page-writer.ts';
+import { NO_LEDGER, type RateLedger } from './rate-ledger.ts';
 import { addDays, nthWindowStart, windowOf } from './windows.ts';
 import type { WorkItem } from './work-item.ts';
 
@@ -20,6 +21,8 @@ export interface FetchDeps {
   prefix: string;
   /** The Datadog client for an account (keys resolved from its secret). */
   clientFor(account: string): Promise<DatadogClient>;
+  /** The account's shared rate-limit ledger. */
+  ledgerFor?(account: string): RateLedger;
   now(): Date;
   /** Time left in this invocation, from the Lambda context. */
   remainingMs(): number;
@@ -35,33 +38,46 @@ export interface FetchLimits {
   reserveMs: number;
   /** Hand the cursor back after this many pages in one invocation. */
   maxPagesPerInvocation: number;
-  /** A window with more pages than this is a runaway cursor. */
-  maxPagesPerWindow: number;
   /**
-   * Invocations (state-machine loops) one window may take. Bounds each child execution's history;
-   * infra/limits.ts proves the bound fits Step Functions' 25,000 events.
+   * A window with more pages than this is a runaway cursor: 100,000 pages of 500 records is 35 times
+   * the largest day Datadog can answer for a parent with 1,000 child organizations.
    */
-  maxInvocationsPerWindow: number;
-  /** Rate-limit resets longer than this become a Wait state instead of a sleep in the Lambda. */
+  maxPagesPerWindow: number;
+  /** Rate-limit waits shorter than this are slept in the Lambda; longer ones become a Wait state. */
   maxInlineWaitSeconds: number;
-  /** Rate-limit Wait states per window before the window fails with RateLimitedError. */
-  maxWaits: number;
+  /**
+   * Waits in a row without a page landing before the window fails with RateLimitedError: a limit
+   * that never lets a request through (resets are capped at an hour, so at most a day of waiting).
+   */
+  maxStalledWaits: number;
   /** Pause between pages when Datadog sends no rate-limit headers (its pseudo-code sleeps 5 s). */
   fallbackPageDelayMs: number;
-  /** Fetches that may run at once against the same rate limit (map × window concurrency). */
-  concurrentWorkers: number;
+  /** How long a second of the rate-limit headers is: 1,000 ms (a test may run the clock faster). */
+  headerSecondMs: number;
+  /** At most this many invocations in one execution before the window moves on (tests; default: the definition's). */
+  budgetOverride?: number;
 }
 
 export const DEFAULT_LIMITS: FetchLimits = {
   reserveMs: 30_000,
   maxPagesPerInvocation: 2_000,
   maxPagesPerWindow: 100_000,
-  maxInvocationsPerWindow: 30,
   maxInlineWaitSeconds: 5,
-  maxWaits: 50,
+  maxStalledWaits: 24,
   fallbackPageDelayMs: 5_000,
-  concurrentWorkers: 1,
+  headerSecondMs: 1_000,
 };
+
+/** What the state machine passes a fetch function: the window's state, and the execution running it. */
+export interface FetchEvent {
+  item: WorkItem;
+  execution: {
+    /** `$$.Execution.Id` of the execution looping over the window. */
+    id: string;
+    /** Invocations this execution may make for the window before it moves on (infra/limits.ts). */
+    budget: number;
+  };
+}
 
 function getPath(body: unknown, path: readonly string[]): unknown {
   let v: unknown = body;
@@ -90,39 +106,101 @@ export function isFinal(def: CategoryDef, w: Window, fetchedAt: Date): boolean {
   return after !== '' && fetchedAt.getTime() >= new Date(after).getTime();
 }
 
-/** The window's state, one invocation on: counts added, the page now written and the cursor after it. */
+/** One answered page: its records and the cursor after it. */
+export interface Page {
+  records: unknown[];
+  /** '' on the last page. */
+  next: string;
+  res: DatadogResponse;
+}
+
+/**
+ * The pages of a window, from the cursor `cursorOf()` gives each time (the caller may follow another
+ * writer's cursor between pages), until the caller's cursor is empty. Stops with CursorLoopError on a
+ * cursor already requested, and with DatadogUnavailableError on an answer without a record array.
+ * The caller decides what to do with each page, and when to stop asking.
+ */
+export async function* paginate(
+  client: DatadogClient,
+  def: CategoryDef,
+  params: Record<string, string>,
+  cursorOf: () => string,
+  signal?: AbortSignal,
+): AsyncGenerator<Page> {
+  const requested = new Set<string>();
+  for (;;) {
+    signal?.throwIfAborted();
+    const cursor = cursorOf();
+    if (cursor && requested.has(cursor)) {
+      throw new CursorLoopError(
+        `GET ${def.path} returned cursor it had already returned (${JSON.stringify(cursor)}); stopping instead of looping`,
+      );
+    }
+    requested.add(cursor);
+    const query = cursor && def.pagination ? { ...params, [def.pagination.cursorParam]: cursor } : params;
+    const res = await client.get(def.path, query, { permissions: def.permissions });
+    const records = getPath(res.body, [def.recordsField]);
+    if (!Array.isArray(records)) {
+      throw new DatadogUnavailableError(
+        `GET ${def.path} answered ${res.status} without a ${def.recordsField}[] array of records`,
+        { method: 'GET', path: def.path, status: res.status },
+      );
+    }
+    const raw = def.pagination ? getPath(res.body, def.pagination.cursorPath) : undefined;
+    const next = typeof raw === 'string' ? raw : '';
+    if (next && (next === cursor || requested.has(next))) {
+      throw new CursorLoopError(
+        `GET ${def.path} returned cursor it had already returned (${JSON.stringify(next)}); stopping instead of looping`,
+      );
+    }
+    yield { records, next, res };
+    // The caller follows the chain of pages as stored, which may be another writer's.
+    if (!cursorOf()) return;
+  }
+}
+
+/** The window's state, one page on: counts added, the page now written and the cursor after it. */
 function advance(item: WorkItem, part: StoredPart): void {
   item.part = part.page + 1;
   item.records += part.records;
   item.bytes += part.bytes;
   item.cursor = part.next;
+  item.stalls = 0;
 }
 
 /**
  * Fetches pages of one window while the invocation's time allows, writing each page as it comes.
- * Returns the item with `status` `more` (call again), `wait` (rate limited: wait first) or `done`
- * (all pages written and the fetch committed, or discarded because a newer fetch was committed).
+ * Returns the item with `status` `more` (call again), `wait` (rate limited: wait until `waitUntil`)
+ * or `done` (all pages written and the fetch committed, or discarded because a newer fetch was).
  *
  * Every invocation of one fetch (a retry, or a timed-out one still running) writes the same keys, and
  * a part is written only if absent: whoever writes a page first defines it and the cursor after it,
  * and the others follow that chain. So however invocations overlap, a fetch is one chain of pages.
+ *
+ * Before each request the fetch takes one from the account's rate-limit ledger, shared by every
+ * window in flight; when the limit's window is spent it waits until that window ends: in the Lambda
+ * when that is soon, otherwise in a Wait state until the exact time.
  */
-export async function fetchWindow(input: WorkItem, deps: FetchDeps): Promise<WorkItem> {
+export async function fetchWindow(
+  input: WorkItem,
+  execution: FetchEvent['execution'],
+  deps: FetchDeps,
+): Promise<WorkItem> {
   const def = CATEGORIES[input.category];
   const { limits, signal } = deps;
-  if (input.invocations >= limits.maxInvocationsPerWindow) {
-    throw new PageLimitError(
-      `${input.category} window ${input.index} of ${input.groupStart} took ${input.invocations} invocations without finishing; stopping to stay inside the execution's history limit`,
-    );
-  }
   const window = windowOf(def.window, nthWindowStart(def.window, new Date(input.groupStart), input.index));
   const fetchId = fetchIdOf(input.executionStart, input.executionId, input.attempt);
+  const sameExecution = input.execution === execution.id;
   const item: WorkItem = {
     ...input,
     windowStart: window.start,
     invocations: input.invocations + 1,
+    execution: execution.id,
+    invocationsHere: (sameExecution ? input.invocationsHere : 0) + 1,
+    budget: Math.min(execution.budget, limits.budgetOverride ?? Number.POSITIVE_INFINITY),
     status: 'more',
     waitSeconds: 0,
+    waitUntil: '',
     startedAt: input.startedAt || deps.now().toISOString(),
   };
   const ref: PartitionRef = {
@@ -149,6 +227,42 @@ export async function fetchWindow(input: WorkItem, deps: FetchDeps): Promise<Wor
     outcome,
     final: isFinal(def, window, new Date(item.startedAt)),
   });
+  const ledger = deps.ledgerFor?.(item.account) ?? NO_LEDGER;
+  const secondMs = limits.headerSecondMs;
+  /** Waits in a Wait state until `until` (epoch ms), rounded up to a whole header second. */
+  const waitUntil = (until: number): WorkItem => {
+    if (item.stalls >= limits.maxStalledWaits) {
+      throw new RateLimitedError(
+        `${item.category} ${window.partition}: the rate limit let no request through in ${item.stalls} waits in a row; try again later`,
+        {
+          method: 'GET',
+          path: def.path,
+          status: 429,
+          retryAfterSeconds: 0,
+          ...(item.rateLimit ? { rateLimit: { ...item.rateLimit } } : {}),
+        },
+      );
+    }
+    const at = Math.ceil(until / secondMs) * secondMs;
+    return {
+      ...item,
+      status: 'wait',
+      waitUntil: new Date(at).toISOString(),
+      waitSeconds: Math.max(0, Math.ceil((at - deps.now().getTime()) / secondMs)),
+      waits: item.waits + 1,
+      stalls: item.stalls + 1,
+    };
+  };
+  /** Takes the next request from the ledger: undefined to send it now, or the item to hand back. */
+  const pace = async (): Promise<WorkItem | undefined> => {
+    for (;;) {
+      const now = deps.now().getTime();
+      const until = await ledger.take(item.category, now);
+      if (until <= now) return undefined;
+      if (until - now > limits.maxInlineWaitSeconds * secondMs) return waitUntil(until);
+      await deps.sleep(until - now);
+    }
+  };
 
   if (item.part === 0 && item.cursor === '') {
     // A newer fetch is committed already: nothing this one could fetch would be seen.
@@ -189,18 +303,18 @@ export async function fetchWindow(input: WorkItem, deps: FetchDeps): Promise<Wor
       now: deps.now,
       ...(signal ? { signal } : {}),
     });
-    if (!('manifest' in completed)) {
+    if (!('manifest' in completed) || completed.outcome === 'superseded') {
       log.info('a newer fetch was committed first: discarded', { removed: completed.removed.length });
       return done('superseded', 0, 0);
     }
-    const { outcome, manifest, removed } = completed;
-    log.info(outcome === 'committed' ? 'window committed' : 'a newer fetch was committed first: discarded', {
+    const { manifest, removed } = completed;
+    log.info('window committed', {
       pages: manifest.pages,
       records: manifest.records,
       bytes: manifest.bytes,
       removed: removed.length,
     });
-    return outcome === 'committed' ? done(outcome, manifest.records, manifest.bytes) : done(outcome, 0, 0);
+    return done('committed', manifest.records, manifest.bytes);
   };
 
   // Pages of this fetch already in S3 (an earlier attempt of this invocation wrote them): follow them.
@@ -218,107 +332,75 @@ export async function fetchWindow(input: WorkItem, deps: FetchDeps): Promise<Wor
   }
 
   const client = await deps.clientFor(item.account);
-  const seen = new Set<string>(item.cursor ? [item.cursor] : []);
+  const held = await pace();
+  if (held) return held;
+  let pages = 0;
+  try {
+    for await (const page of paginate(client, def, baseParams, () => item.cursor, signal)) {
+      const rl = page.res.rateLimit;
+      item.retries += page.res.retries;
+      item.throttles += page.res.throttles;
+      item.rateLimit = rl;
+      await ledger.observe(item.category, rl, deps.now().getTime());
 
-  for (let n = 0; ; n++) {
-    if (n > 0 && (n >= limits.maxPagesPerInvocation || deps.remainingMs() < limits.reserveMs)) {
-      log.info('handing the cursor back', { part: item.part, pages_this_invocation: n });
-      return item;
-    }
-    signal?.throwIfAborted();
-    const params =
-      item.cursor && def.pagination
-        ? { ...baseParams, [def.pagination.cursorParam]: item.cursor }
-        : baseParams;
-    let res: Awaited<ReturnType<DatadogClient['get']>>;
-    try {
-      res = await client.get(def.path, params, { permissions: def.permissions });
-    } catch (error) {
-      if (error instanceof RateLimitedError && item.waits < limits.maxWaits) {
-        log.warn('rate limited: waiting in the state machine', { wait_seconds: error.retryAfterSeconds });
-        return {
-          ...item,
-          status: 'wait',
-          waitSeconds: Math.ceil(error.retryAfterSeconds) + 1,
-          waits: item.waits + 1,
-          throttles: item.throttles + 1,
-          rateLimit: error.rateLimit,
-        };
+      const at = item.part;
+      const part =
+        (await writePart(deps.s3, {
+          ref,
+          fetchId,
+          page: at,
+          records: page.records,
+          next: page.next,
+          ingest: {
+            account: item.account,
+            category: item.category,
+            window_start: window.start,
+            window_end: window.end,
+            page: at,
+            fetched_at: deps.now().toISOString(),
+            fetch_id: fetchId,
+          },
+          ...(signal ? { signal } : {}),
+        })) ??
+        // Another invocation of this fetch wrote the page first: its page, and its cursor, stand.
+        (await describePart(deps.s3, ref, fetchId, at, signal));
+      advance(item, part);
+      written.push(part);
+      pages++;
+
+      if (!item.cursor) return await complete(written, rl);
+      if (item.part >= limits.maxPagesPerWindow) {
+        throw new PageLimitError(
+          `${item.category} ${window.partition} passed ${limits.maxPagesPerWindow} pages; stopping a runaway cursor`,
+        );
       }
-      throw error;
+      if (rl.remaining === undefined && limits.fallbackPageDelayMs > 0) {
+        // No rate-limit headers at all: Datadog's own pseudo-code pause between pages.
+        await deps.sleep(limits.fallbackPageDelayMs);
+      }
+      if (pages >= limits.maxPagesPerInvocation || deps.remainingMs() < limits.reserveMs) {
+        log.info('handing the cursor back', { part: item.part, pages_this_invocation: pages });
+        return item;
+      }
+      const hold = await pace();
+      if (hold) return hold;
     }
-    item.retries += res.retries;
-    item.throttles += res.throttles;
-    item.rateLimit = res.rateLimit;
-
-    const records = getPath(res.body, [def.recordsField]);
-    if (!Array.isArray(records)) {
-      throw new DatadogUnavailableError(
-        `GET ${def.path} answered ${res.status} without a ${def.recordsField}[] array of records`,
-        { method: 'GET', path: def.path, status: res.status },
-      );
+  } catch (error) {
+    if (!(error instanceof RateLimitedError)) throw error;
+    // Datadog refused the request for the rate limit: record it, and wait until its window ends, unless
+    // it has refused every request for too long.
+    if (item.stalls >= limits.maxStalledWaits) throw error;
+    item.throttles += 1;
+    if (error.rateLimit) {
+      item.rateLimit = error.rateLimit;
+      await ledger.observe(item.category, error.rateLimit, deps.now().getTime());
     }
-    const rawNext = def.pagination ? getPath(res.body, def.pagination.cursorPath) : undefined;
-    const next = typeof rawNext === 'string' && rawNext !== '' ? rawNext : '';
-    if (next && seen.has(next)) {
-      throw new CursorLoopError(
-        `GET ${def.path} returned cursor it had already returned for ${window.partition} (page ${item.part}); stopping instead of looping`,
-      );
-    }
-
-    const page = item.part;
-    const part =
-      (await writePart(deps.s3, {
-        ref,
-        fetchId,
-        page,
-        records,
-        next,
-        ingest: {
-          account: item.account,
-          category: item.category,
-          window_start: window.start,
-          window_end: window.end,
-          page,
-          fetched_at: deps.now().toISOString(),
-          fetch_id: fetchId,
-        },
-        ...(signal ? { signal } : {}),
-      })) ??
-      // Another invocation of this fetch wrote the page first: its page, and its cursor, stand.
-      (await describePart(deps.s3, ref, fetchId, page, signal));
-    advance(item, part);
-    written.push(part);
-
-    // Pace by the rate-limit headers, after the last page too (the next window's first request comes
-    // next): sleep a short reset here; a long one becomes a Wait state below.
-    const rl = res.rateLimit;
-    const exhausted =
-      rl.remaining !== undefined && rl.reset !== undefined && rl.remaining <= rateLimitReserve(limits, rl);
-    if (exhausted && (rl.reset ?? 0) <= limits.maxInlineWaitSeconds) {
-      await deps.sleep(Math.ceil((rl.reset ?? 0) * 1000) + 100);
-    } else if (rl.remaining === undefined && item.cursor && limits.fallbackPageDelayMs > 0) {
-      await deps.sleep(limits.fallbackPageDelayMs);
-    }
-
-    if (!item.cursor) return complete(written, res.rateLimit);
-    if (item.part >= limits.maxPagesPerWindow) {
-      throw new PageLimitError(
-        `${item.category} ${window.partition} passed ${limits.maxPagesPerWindow} pages; stopping a runaway cursor`,
-      );
-    }
-    seen.add(item.cursor);
-    if (exhausted && (rl.reset ?? 0) > limits.maxInlineWaitSeconds) {
-      return { ...item, status: 'wait', waitSeconds: Math.ceil(rl.reset ?? 0) + 1 };
-    }
+    log.warn('rate limited: waiting in the state machine', { wait_seconds: error.retryAfterSeconds });
+    return waitUntil(deps.now().getTime() + error.retryAfterSeconds * secondMs);
   }
-}
-
-/**
- * Requests to leave in a rate-limit window for the other workers sharing the limit: each worker sees
- * only its own responses, so one that stopped at 0 would let the others draw a 429 each. Capped at a
- * tenth of the limit, so a small limit is not left unused.
- */
-export function rateLimitReserve(limits: FetchLimits, rl: RateLimitState): number {
-  return Math.max(0, Math.min(limits.concurrentWorkers - 1, Math.floor((rl.limit ?? 0) / 10)));
+  // paginate() returns only after a page without a cursor, which completes the window above.
+  throw new DatadogUnavailableError(`GET ${def.path} ended without a last page`, {
+    method: 'GET',
+    path: def.path,
+  });
 }

@@ -2,12 +2,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { CategoryName } from '../categories.ts';
 import type { AccountConfig } from '../shared/config.ts';
 import { DatadogClient, type DatadogClientOptions } from '../shared/datadog-client.ts';
+import { InputError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { type LakeMetrics, silentMetrics } from '../shared/metrics.ts';
 import type { KeyLoader } from '../shared/secrets.ts';
-import { type FetchLimits, fetchWindow } from './fetch-window.ts';
-import { runPrefix } from './layout.ts';
+import { type FetchEvent, type FetchLimits, fetchWindow } from './fetch-window.ts';
+import { rateLedgerKey, runPrefix } from './layout.ts';
 import { type Plan, planRun } from './plan.ts';
+import { type RateLedger, S3RateLedger } from './rate-ledger.ts';
 import { readGroupSummaries, writeGroup, writeGroupFailure, writeRunOutput } from './run-store.ts';
 import {
   type GroupFailure,
@@ -81,13 +83,29 @@ export function createPlanHandler(source: RuntimeSource, defaultCategories?: rea
   };
 }
 
+/** Most invocations one execution may be told it has for a window: far above any derived budget. */
+const MAX_BUDGET = 10_000;
+
+function parseExecution(raw: unknown): FetchEvent['execution'] {
+  const e = raw as FetchEvent['execution'] | undefined;
+  if (typeof e?.id !== 'string' || e.id === '' || e.id.length > 2_048) {
+    throw new InputError('execution.id', 'expected the id of the execution looping over the window');
+  }
+  if (!Number.isInteger(e.budget) || e.budget < 1 || e.budget > MAX_BUDGET) {
+    throw new InputError('execution.budget', `expected an invocation budget from 1 to ${MAX_BUDGET}`);
+  }
+  return { id: e.id, budget: e.budget };
+}
+
 /** One Lambda per category: fetch pages of one window while time allows. */
 export function createFetchHandler(category: CategoryName, source: RuntimeSource) {
-  return async (item: WorkItem, context: LambdaContextLike): Promise<WorkItem> => {
+  return async (event: FetchEvent, context: LambdaContextLike): Promise<WorkItem> => {
     const rt = resolve(source);
-    item = parseWorkItem(item, { category, accounts: rt.accounts, now: rt.now() });
+    const execution = parseExecution(event?.execution);
+    const item = parseWorkItem(event?.item, { category, accounts: rt.accounts, now: rt.now() });
     const started = Date.now();
-    const result = await fetchWindow(item, {
+    const ledgers = new Map<string, RateLedger>();
+    const result = await fetchWindow(item, execution, {
       s3: rt.s3,
       bucket: rt.bucket,
       prefix: rt.prefix,
@@ -97,6 +115,22 @@ export function createFetchHandler(category: CategoryName, source: RuntimeSource
       limits: rt.limits,
       remainingMs: () => context.getRemainingTimeInMillis(),
       ...(context.signal ? { signal: context.signal } : {}),
+      ledgerFor: (account) => {
+        const ledger =
+          ledgers.get(account) ??
+          new S3RateLedger(
+            rt.s3,
+            rt.bucket,
+            rateLedgerKey(rt.prefix, account),
+            rt.limits.headerSecondMs,
+            (error) =>
+              rt.log.warn('rate-limit ledger unavailable: pacing by this fetch’s own headers', {
+                error: (error as Error).name,
+              }),
+          );
+        ledgers.set(account, ledger);
+        return ledger;
+      },
       clientFor: async (name) => {
         const account = rt.accounts.find((a) => a.name === name) as AccountConfig;
         const keys = await rt.loadKeys(account.secretName, account.site);

@@ -153,6 +153,17 @@ export function partitionValue(partition: string): string {
   return partition.slice(partition.indexOf('=') + 1);
 }
 
+// Rate-limit ledgers: one per account, shared by every category's fetches, outside the tables.
+
+/** `<prefix>/_ratelimit/`: the accounts' rate-limit ledgers. */
+export function rateLedgersPrefix(prefix: string): string {
+  return `${rootOf(prefix)}_ratelimit/`;
+}
+
+export function rateLedgerKey(prefix: string, account: string): string {
+  return `${rateLedgersPrefix(prefix)}${account}.json`;
+}
+
 // Run records: outside every category's prefix, so no table reads them.
 
 /** `<prefix>/_runs/`: every run's records. */

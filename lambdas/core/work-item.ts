@@ -33,12 +33,24 @@ export interface WorkItem {
   part: number;
   records: number;
   bytes: number;
-  /** `pending` before the first call; `more` to call again now; `wait` to wait `waitSeconds` first. */
+  /** `pending` before the first call; `more` to call again now; `wait` to wait until `waitUntil` first. */
   status: 'pending' | 'more' | 'wait' | 'done';
+  /** When the rate limit's window ends (ISO); '' unless `status` is `wait`. The Wait state waits until then. */
+  waitUntil: string;
+  /** How long that is from the invocation's end, in seconds (progress lines). */
   waitSeconds: number;
   /** Rate-limit waits handed to the state machine so far. */
   waits: number;
+  /** Waits in a row without a page landing: too many is RateLimitedError. */
+  stalls: number;
+  /** Invocations in all executions. */
   invocations: number;
+  /** The execution looping over the window now (`$$.Execution.Id`); '' before the first call. */
+  execution: string;
+  /** Invocations in that execution: at `budget`, the window moves on to a fresh execution. */
+  invocationsHere: number;
+  /** Invocations that execution may make for the window (from the definition; see infra/limits.ts). */
+  budget: number;
   retries: number;
   throttles: number;
   /** False while Datadog may still restate the window (late usage, month not closed); set when done. */
@@ -61,9 +73,14 @@ export const INITIAL_PROGRESS = {
   records: 0,
   bytes: 0,
   status: 'pending',
+  waitUntil: '',
   waitSeconds: 0,
   waits: 0,
+  stalls: 0,
   invocations: 0,
+  execution: '',
+  invocationsHere: 0,
+  budget: 0,
   retries: 0,
   throttles: 0,
   final: false,
@@ -87,7 +104,18 @@ export interface WindowResult {
 /** Longest cursor a work item may carry (Datadog's are record ids, far shorter). */
 export const MAX_CURSOR_LENGTH = 1_024;
 
-const COUNTS = ['part', 'records', 'bytes', 'waits', 'invocations', 'retries', 'throttles'] as const;
+const COUNTS = [
+  'part',
+  'records',
+  'bytes',
+  'waits',
+  'stalls',
+  'invocations',
+  'invocationsHere',
+  'budget',
+  'retries',
+  'throttles',
+] as const;
 const STATUSES: ReadonlyArray<WorkItem['status']> = ['pending', 'more', 'wait', 'done'];
 const isIso = (v: unknown): v is string => typeof v === 'string' && !Number.isNaN(Date.parse(v));
 
@@ -150,12 +178,21 @@ export function parseWorkItem(
   if (!Number.isInteger(item.attempt) || item.attempt < 0 || item.attempt > 9_999) {
     throw new InputError('attempt', "expected the execution's redrive count, 0 to 9999");
   }
+  if (typeof item.execution !== 'string' || item.execution.length > 2_048) {
+    throw new InputError('execution', 'expected the id of the execution looping over the window, or ""');
+  }
+  if (item.waitUntil !== '' && !isIso(item.waitUntil)) {
+    throw new InputError('waitUntil', "expected '' or the time the rate limit's window ends (ISO 8601)");
+  }
   if (item.startedAt !== '' && !isIso(item.startedAt)) {
     throw new InputError('startedAt', "expected '' or the time the window's fetch began (ISO 8601)");
   }
   let options: CategoryOptions;
   try {
-    options = parseOptions((item.options ?? {}) as Parameters<typeof parseOptions>[0]);
+    // The plan writes "no tag breakdown" as an empty list, which the execution input may not say.
+    const { tagBreakdownKeys, ...given } = (item.options ?? {}) as Parameters<typeof parseOptions>[0];
+    const keys = Array.isArray(tagBreakdownKeys) && tagBreakdownKeys.length === 0 ? {} : { tagBreakdownKeys };
+    options = parseOptions({ ...given, ...keys } as Parameters<typeof parseOptions>[0]);
   } catch (error) {
     if (error instanceof InputError) {
       throw new InputError(`options.${error.field}`, error.message.slice(error.field.length + 2));

@@ -94,17 +94,6 @@ export interface LambdaConfig {
   prefix: string;
   accounts: AccountConfig[];
   enabledCategories: CategoryName[];
-  /** Fetches the state machine runs at once (map × window concurrency): they share Datadog's rate limit. */
-  concurrentFetches: number;
-}
-
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1)
-    throw new ConfigError(`environment variable ${name} must be a positive integer`);
-  return n;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -163,6 +152,5 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv = process.env): LambdaCo
     prefix,
     accounts: parseAccounts(required(env, 'DD_ACCOUNTS'), 'DD_ACCOUNTS'),
     enabledCategories: enabled as CategoryName[],
-    concurrentFetches: positiveInt(env, 'CONCURRENT_FETCHES', 1),
   };
 }

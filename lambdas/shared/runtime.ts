@@ -33,7 +33,7 @@ export function lambdaRuntime(): Runtime {
     ...config,
     s3: tracer.captureAWSv3Client(createS3Client()),
     loadKeys: secretsManagerLoader(tracer.captureAWSv3Client(new SecretsManagerClient({}))),
-    limits: { ...DEFAULT_LIMITS, concurrentWorkers: config.concurrentFetches },
+    limits: DEFAULT_LIMITS,
     log: fromPowertools(logger),
     metrics: createMetrics({ service }),
     now: () => new Date(),

@@ -738,7 +738,10 @@ describe('Bad input: a fetch function invoked directly refuses a work item the p
 
     // Act
     const seen = await observe(() =>
-      createFetchHandler('hourly_usage', runtime)(item, { getRemainingTimeInMillis: () => 300_000 }).then(
+      createFetchHandler('hourly_usage', runtime)(
+        { item, execution: { id: 'arn:aws:states:us-east-1:123456789012:execution:direct', budget: 50 } },
+        { getRemainingTimeInMillis: () => 300_000 },
+      ).then(
         () => undefined,
         (e: Error) => e,
       ),

@@ -359,7 +359,7 @@ describe('Categories: errors name the cause', () => {
 
       // Act: no inline waits in the client or the function, so every 429 goes to a Wait state
       const result = await run(ctx.env, input, {
-        limits: { maxWaits, maxInlineWaitSeconds: 0 },
+        limits: { maxStalledWaits: maxWaits, maxInlineWaitSeconds: 0 },
         clientOptions: { maxInlineWaits: 0 },
       });
 

@@ -536,8 +536,8 @@ describe('Faults: S3 misbehaves, nothing is lost or doubled', () => {
   it('PutObject failing transiently (3 × 500, 1 × 503): the SDK and Step Functions retry, all lands', async () => {
     // Prepare: one window at a time, so the first part's PUT fails 3 times in a row and the SDK gives up
     const fx = await fixture({}, true);
-    fx.proxy?.failPut({ times: 3, status: 500 });
-    fx.proxy?.failPut({ times: 1, status: 503 });
+    fx.proxy?.failPut({ times: 3, status: 500, keyIncludes: '/part-' });
+    fx.proxy?.failPut({ times: 1, status: 503, keyIncludes: '/part-' });
 
     // Act
     const result = await fx.run({ settings: { windowConcurrency: 1 } });

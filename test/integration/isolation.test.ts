@@ -245,6 +245,8 @@ describe('Isolation: readers see only complete windows, the latest committed fet
     );
 
     // Assess
+    expect(JSON.stringify(a?.output.output.categories.hourly_usage?.failures)).toBe('[]');
+    expect(JSON.stringify(b?.output.output.categories.hourly_usage?.failures)).toBe('[]');
     expect(a?.output.execution_status).toBe('S_OK');
     expect(b?.output.execution_status).toBe('S_OK');
     const views = await readViews(env, 'twins');

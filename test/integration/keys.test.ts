@@ -119,6 +119,12 @@ async function addBucket(haystack: Haystack, env: TestEnv): Promise<number> {
   return keys.length;
 }
 
+/** The state machine's event for a fetch function: the item, and the execution looping over it. */
+const asEvent = (item: WorkItem) => ({
+  item,
+  execution: { id: 'arn:aws:states:us-east-1:123456789012:execution:keys-test', budget: 50 },
+});
+
 function workItem(category: CategoryName, groupStart: string, extra: Record<string, unknown> = {}): WorkItem {
   return {
     runId: 'keys-test',
@@ -450,7 +456,10 @@ describe('Keys: a failing run leaks them nowhere', () => {
     const handler = createFetchHandler('hourly_usage', runtime);
 
     // Act
-    const error = await handler(workItem('hourly_usage', addDays(TODAY, -2).toISOString()), CONTEXT).then(
+    const error = await handler(
+      asEvent(workItem('hourly_usage', addDays(TODAY, -2).toISOString())),
+      CONTEXT,
+    ).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
@@ -504,7 +513,7 @@ describe('Keys: a rate-limit name that repeats them is not kept', () => {
     });
 
     // Act
-    const item = await handler(workItem('hourly_usage', addDays(TODAY, -2).toISOString()), CONTEXT);
+    const item = await handler(asEvent(workItem('hourly_usage', addDays(TODAY, -2).toISOString())), CONTEXT);
     await sim.close();
 
     // Assess
@@ -581,7 +590,7 @@ describe('Keys: only ever sent to https://api.<site>', () => {
     });
 
     // Act
-    const result = await createFetchHandler('hourly_usage', runtime)(item, CONTEXT);
+    const result = await createFetchHandler('hourly_usage', runtime)(asEvent(item), CONTEXT);
     await agent.close();
 
     // Assess

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCdkJsonSettings } from '../../infra/config.ts';
-import { definitionFromTemplate } from '../../infra/definition.ts';
-import { localDefinition } from '../../local/runner.ts';
+import { definitionsFromTemplate } from '../../infra/definition.ts';
+import { localDefinitions } from '../../local/runner.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -28,16 +28,16 @@ describe('Synth: the CDK app as `cdk synth` builds it', () => {
   });
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  it('is the definition the local runner executes', () => {
-    // Act: the definition the local runner builds for the same settings, whatever the local accounts
+  it('is the definition the local runner executes, both state machines', () => {
+    // Act: the definitions the local runner builds for the same settings, whatever the local accounts
     const settings = loadCdkJsonSettings();
-    const local = localDefinition({
+    const local = localDefinitions({
       ...settings,
       accounts: [{ name: 'other', secretName: 'x', site: 'datadoghq.eu' }],
     });
 
     // Assess
-    expect(local).toEqual(definitionFromTemplate(template));
+    expect(local).toEqual(definitionsFromTemplate(template));
   });
 
   it('bundles ESM functions that load on plain Node and plan a run', () => {

@@ -2,7 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../infra/config.ts';
 import { STATE } from '../../infra/constructs/pipeline-state-machine.ts';
-import { definitionFromTemplate, synthesizeStack, taskStateNames } from '../../infra/definition.ts';
+import { definitionsFromTemplate, synthesizeStack, taskStateNames } from '../../infra/definition.ts';
 import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
 
 const settings = parseSettings({
@@ -14,8 +14,8 @@ const settings = parseSettings({
   mapConcurrency: 3,
   windowConcurrency: 5,
 });
-const { template } = synthesizeStack(settings);
-const definition = definitionFromTemplate(template);
+const { stack, template } = synthesizeStack(settings);
+const { pipeline: definition, window: windowDefinition } = definitionsFromTemplate(template);
 
 type State = Record<string, unknown> & {
   ItemProcessor?: { StartAt: string; States: Record<string, State>; ProcessorConfig?: { Mode?: string } };
@@ -23,6 +23,7 @@ type State = Record<string, unknown> & {
 const states = definition.States as Record<string, State>;
 const groupStates = states[STATE.groups]?.ItemProcessor?.States ?? {};
 const windowStates = groupStates[STATE.windows]?.ItemProcessor?.States ?? {};
+const windowMachine = windowDefinition as { StartAt: string; States: Record<string, State> };
 
 describe('Stack: functions from the registry', () => {
   it('creates one function per category plus plan and summarize, on Node 24 ARM64 with JSON logs and X-Ray', () => {
@@ -147,19 +148,54 @@ describe('Stack: the state machine', () => {
     expect(groupStates[STATE.summarizeGroup]).toMatchObject({ Type: 'Task', End: true });
   });
 
-  it('routes every category to its own function and loops on more/wait', () => {
-    const route = windowStates[STATE.route] as { Choices: Array<{ StringEquals: string; Next: string }> };
-    expect(route.Choices.map((c) => c.StringEquals).sort()).toEqual([...CATEGORY_NAMES].sort());
-    for (const c of route.Choices) expect(c.Next).toBe(STATE.fetch(c.StringEquals as never));
-    const check = windowStates[STATE.check] as { Choices: Array<{ StringEquals: string; Next: string }> };
-    expect(check.Choices).toEqual([
-      { Variable: '$.status', StringEquals: 'wait', Next: STATE.pause },
-      { Variable: '$.status', StringEquals: 'more', Next: STATE.route },
-    ]);
-    expect(windowStates[STATE.pause]).toMatchObject({
-      Type: 'Wait',
-      SecondsPath: '$.waitSeconds',
-      Next: STATE.route,
+  it('routes every category to its own function and loops on more/wait while the budget lasts, then continues elsewhere', () => {
+    for (const loop of [windowStates, windowMachine.States]) {
+      const route = loop[STATE.route] as { Choices: Array<{ StringEquals: string; Next: string }> };
+      expect(route.Choices.map((c) => c.StringEquals).sort()).toEqual([...CATEGORY_NAMES].sort());
+      for (const c of route.Choices) expect(c.Next).toBe(STATE.fetch(c.StringEquals as never));
+      const underBudget = { Variable: '$.invocationsHere', NumericLessThanPath: '$.budget' };
+      expect((loop[STATE.check] as { Choices: unknown }).Choices).toEqual([
+        { And: [{ Variable: '$.status', StringEquals: 'wait' }, underBudget], Next: STATE.pause },
+        { And: [{ Variable: '$.status', StringEquals: 'more' }, underBudget], Next: STATE.route },
+        {
+          Or: [
+            { Variable: '$.status', StringEquals: 'wait' },
+            { Variable: '$.status', StringEquals: 'more' },
+          ],
+          Next: STATE.continueWindow,
+        },
+      ]);
+      // Waits exactly until the rate limit's window ends.
+      expect(loop[STATE.pause]).toMatchObject({
+        Type: 'Wait',
+        TimestampPath: '$.waitUntil',
+        Next: STATE.route,
+      });
+      expect(loop[STATE.continueWindow]).toMatchObject({
+        Type: 'Task',
+        Resource: 'arn:aws:states:::states:startExecution.sync:2',
+        Parameters: {
+          'Input.$': '$',
+          StateMachineArn: expect.stringMatching(/:stateMachine:DatadogUsageLake-window$/),
+        },
+        OutputPath: '$.Output',
+        End: true,
+      });
+      // Each fetch is told the execution and the budget derived for it.
+      const fetch = loop[STATE.fetch('hourly_usage')] as { Parameters: { Payload: unknown } };
+      expect(fetch.Parameters.Payload).toEqual({
+        'item.$': '$',
+        execution: {
+          'id.$': '$$.Execution.Id',
+          budget: loop === windowStates ? stack.pipeline.budgets.group : stack.pipeline.budgets.window,
+        },
+      });
+    }
+    // A window execution starts with the wait its window was handed over in, when there is one.
+    expect(windowMachine.StartAt).toBe(STATE.resume);
+    expect(windowMachine.States[STATE.resume]).toMatchObject({
+      Choices: [{ Variable: '$.status', StringEquals: 'wait', Next: STATE.pause }],
+      Default: STATE.route,
     });
   });
 
@@ -181,7 +217,7 @@ describe('Stack: the state machine', () => {
 
     // Act
     const tasks = [...Object.entries(states), ...Object.entries(groupStates), ...Object.entries(windowStates)]
-      .filter(([, s]) => s.Type === 'Task')
+      .filter(([, s]) => s.Type === 'Task' && String(s.Resource).includes(':lambda:'))
       .map(([name, s]) => ({
         name,
         timeout: s.TimeoutSeconds,
@@ -189,7 +225,11 @@ describe('Stack: the state machine', () => {
       }));
 
     // Assess
-    expect(tasks.map((t) => t.name).sort()).toEqual(taskStateNames(definition).sort());
+    expect(tasks.map((t) => t.name).sort()).toEqual(
+      taskStateNames(definition)
+        .filter((n) => n !== STATE.continueWindow)
+        .sort(),
+    );
     for (const t of tasks) {
       expect(t.function, t.name).toBeGreaterThan(0);
       expect(t.timeout, t.name).toBe(t.function);
@@ -216,8 +256,14 @@ describe('Stack: the state machine', () => {
         STATE.summarizeGroup,
         STATE.groupFailed,
         STATE.summarize,
+        STATE.continueWindow,
         ...CATEGORY_NAMES.map(STATE.fetch),
       ].sort(),
+    );
+    const windowText = JSON.stringify(windowDefinition);
+    expect(windowText).not.toMatch(/JSONata|ItemReader|ResultWriter|DISTRIBUTED|"ResultPath":"\$"|:null/);
+    expect(taskStateNames(windowDefinition).sort()).toEqual(
+      [STATE.continueWindow, ...CATEGORY_NAMES.map(STATE.fetch)].sort(),
     );
   });
 });
@@ -260,7 +306,7 @@ describe('Stack: the state machine when things fail', () => {
   });
 
   it('retries Lambda throttling, with jitter, on every Lambda call', () => {
-    for (const name of taskStateNames(definition)) {
+    for (const name of taskStateNames(definition).filter((n) => n !== STATE.continueWindow)) {
       const task = [states, groupStates, windowStates].map((s) => s[name]).find(Boolean) as {
         Retry: Array<{ ErrorEquals: string[]; JitterStrategy?: string }>;
       };

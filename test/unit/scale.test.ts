@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../infra/config.ts';
-import { definitionFromTemplate, synthesizeStack } from '../../infra/definition.ts';
-import { STEP_FUNCTIONS_LIMITS, worstCaseHistory } from '../../infra/limits.ts';
+import { STATE } from '../../infra/constructs/pipeline-state-machine.ts';
+import { definitionsFromTemplate, synthesizeStack } from '../../infra/definition.ts';
+import { HISTORY_SHARE, STEP_FUNCTIONS_LIMITS, worstCaseHistory } from '../../infra/limits.ts';
 import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
-import { DEFAULT_LIMITS } from '../../lambdas/core/fetch-window.ts';
 import { MAX_WINDOWS_PER_GROUP, planRun } from '../../lambdas/core/plan.ts';
 import {
   MAX_FAILURES_LISTED,
@@ -26,7 +26,9 @@ const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
 describe('Scale: a 15-month backfill of every category for 10 accounts in one execution', () => {
   const settings = parseSettings({ accounts: ACCOUNTS });
-  const definition = definitionFromTemplate(synthesizeStack(settings).template) as never;
+  const synthesized = synthesizeStack(settings);
+  const definitions = definitionsFromTemplate(synthesized.template);
+  const budgets = synthesized.stack.pipeline.budgets;
   const plan = planRun(
     {
       categories: 'all',
@@ -55,6 +57,11 @@ describe('Scale: a 15-month backfill of every category for 10 accounts in one ex
       executionStart: plan.executionStart,
       attempt: 999,
       outcome: 'superseded',
+      waitUntil: '2026-11-26T05:00:00.000Z',
+      stalls: 99,
+      execution: `arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake-window:${'x'.repeat(80)}`,
+      invocationsHere: 9_999,
+      budget: 9_999,
       account: ACCOUNTS[0]?.name ?? '',
       category: 'cost_attribution',
       groupStart: group?.start ?? '',
@@ -147,25 +154,30 @@ describe('Scale: a 15-month backfill of every category for 10 accounts in one ex
     }
   });
 
-  it('keeps every execution history far below 25,000 events in the worst case', () => {
+  it('keeps every execution history under 25,000 events in the worst case, with budgets derived from it', () => {
     // Act
-    const history = worstCaseHistory(definition, {
+    const history = worstCaseHistory(definitions.pipeline as never, definitions.window as never, {
+      ...budgets,
       windowsPerGroup: MAX_WINDOWS_PER_GROUP,
-      invocationsPerWindow: DEFAULT_LIMITS.maxInvocationsPerWindow,
+      routeName: STATE.route,
     });
     console.log(
-      `Worst-case history events (limit ${STEP_FUNCTIONS_LIMITS.historyEvents}): parent ${history.parent}, each of ${plan.groups.length} child executions ${history.child} (${MAX_WINDOWS_PER_GROUP} windows × ${DEFAULT_LIMITS.maxInvocationsPerWindow} invocations, every retrier exhausted, a Wait after each)`,
+      `Worst-case history events (limit ${STEP_FUNCTIONS_LIMITS.historyEvents}, every retrier exhausted, a Wait after every invocation): parent ${history.parent}; each of ${plan.groups.length} group executions ${history.child} (${MAX_WINDOWS_PER_GROUP} windows × ${budgets.group} invocations); each window execution ${history.window} (${budgets.window} invocations)`,
     );
 
     // Assess
-    expect(history.child).toBeLessThan(STEP_FUNCTIONS_LIMITS.historyEvents * MARGIN);
+    expect(history.child).toBeLessThanOrEqual(STEP_FUNCTIONS_LIMITS.historyEvents * HISTORY_SHARE);
+    expect(history.window).toBeLessThanOrEqual(STEP_FUNCTIONS_LIMITS.historyEvents * HISTORY_SHARE);
     expect(history.parent).toBeLessThan(STEP_FUNCTIONS_LIMITS.historyEvents * MARGIN);
-    // The bound is real: doubling the windows per group would break it.
-    const doubled = worstCaseHistory(definition, {
-      windowsPerGroup: MAX_WINDOWS_PER_GROUP * 4,
-      invocationsPerWindow: DEFAULT_LIMITS.maxInvocationsPerWindow,
+    // The budgets are real: a quarter more invocations would break the bound of the share.
+    const more = worstCaseHistory(definitions.pipeline as never, definitions.window as never, {
+      group: Math.ceil(budgets.group * 1.25),
+      window: Math.ceil(budgets.window * 1.25),
+      windowsPerGroup: MAX_WINDOWS_PER_GROUP,
+      routeName: STATE.route,
     });
-    expect(doubled.child).toBeGreaterThan(STEP_FUNCTIONS_LIMITS.historyEvents);
+    expect(more.child).toBeGreaterThan(STEP_FUNCTIONS_LIMITS.historyEvents * HISTORY_SHARE);
+    expect(more.window).toBeGreaterThan(STEP_FUNCTIONS_LIMITS.historyEvents * HISTORY_SHARE);
   });
 });
 
