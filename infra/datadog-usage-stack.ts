@@ -22,7 +22,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import type { Construct, IConstruct } from 'constructs';
 import { CATEGORIES, type CategoryName } from '../lambdas/categories.ts';
-import { categoryPrefix, runsPrefix } from '../lambdas/core/layout.ts';
+import { categoryPrefix, rateLedgerKey, runsPrefix } from '../lambdas/core/layout.ts';
 import type { LakeSettings } from './config.ts';
 import { AthenaLake } from './constructs/athena-lake.ts';
 import { LakeFunction } from './constructs/lake-function.ts';
@@ -116,8 +116,17 @@ export class DatadogUsageStack extends Stack {
         environment,
         logRetention,
       });
-      // Reads, writes and deletes only under its own category's prefix; reads only the accounts' secrets.
+      // Reads, writes and deletes only under its own category's prefix; reads and writes the accounts'
+      // rate-limit ledgers, which every category shares; reads only the accounts' secrets.
       grantPrefix(fn, this.bucket, categoryPrefix(settings.prefix, name));
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['s3:GetObject', 's3:PutObject'],
+          resources: settings.accounts.map((a) =>
+            this.bucket.arnForObjects(rateLedgerKey(settings.prefix, a.name)),
+          ),
+        }),
+      );
       fn.addToRolePolicy(
         new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }),
       );
@@ -196,6 +205,7 @@ export class DatadogUsageStack extends Stack {
         scope: this.pipeline,
         logicalId: logicalId(this.pipeline.stateMachine),
         invokedFunctionIds: Object.values(functions).map(logicalId),
+        windowName: names.windowStateMachine,
       },
       bucketArnToken: settings.bucketName
         ? `arn:<AWS::Partition>:s3:::${settings.bucketName}`

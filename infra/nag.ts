@@ -10,7 +10,13 @@ export interface NagTargets {
   /** Fetch, plan and summarize functions, with the bucket prefix each one may touch. */
   functions: Array<{ scope: IConstruct; prefix?: string }>;
   /** The state machine's construct (machine and role), the functions it invokes (their CloudFormation logical ids). */
-  stateMachine: { scope: IConstruct; logicalId: string; invokedFunctionIds: string[] };
+  stateMachine: {
+    scope: IConstruct;
+    logicalId: string;
+    invokedFunctionIds: string[];
+    /** The window state machine, started by name (its executions' ARNs are name-based). */
+    windowName: string;
+  };
   bucketArnToken: string;
   deadLetterQueue: IConstruct;
   alarmSubscriptions: IConstruct[];
@@ -60,6 +66,11 @@ export function acknowledgeNagFindings(t: NagTargets): void {
       'The distributed Map starts, describes and stops child executions of this state machine only; their names are generated.',
     );
   }
+  ack(
+    t.stateMachine.scope,
+    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${t.stateMachine.windowName}*]`,
+    'A window that outgrows its execution continues in a window execution (startExecution.sync): Step Functions describes and stops executions of the window state machine only; their names are generated.',
+  );
   ack(t.deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the schedules.');
   ack(
     t.deadLetterQueue,

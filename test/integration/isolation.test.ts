@@ -25,30 +25,43 @@ interface DayView {
   records: number | undefined;
 }
 
-/** What `npm run query` shows of every day under `prefix`: the view's rows and the commit records. */
+/**
+ * What `npm run query` shows of every day under `prefix`: the view's rows and the commit records.
+ * Two queries: the commit records are read before and after the rows, and read again when a window
+ * was committed in between (each query is consistent on its own, two are not together).
+ */
 async function readViews(env: TestEnv, prefix: string): Promise<Map<string, DayView>> {
   const lake = await openLocalLake({ s3Directory: env.s3.directory, bucket: env.s3.bucket, prefix });
   try {
-    const rows = (
-      await lake.run('SELECT day, id, ingest.fetch_id AS fetch_id FROM hourly_usage ORDER BY day, id')
-    ).getRowObjectsJS() as Array<{ day: string; id: string; fetch_id: string }>;
-    const windows = (
-      await lake.run(
-        `SELECT window_key, fetch_id, records FROM windows WHERE category = 'hourly_usage' AND account = 'main'`,
-      )
-    ).getRowObjectsJS() as Array<{ window_key: string; fetch_id: string; records: bigint }>;
-    const out = new Map<string, DayView>();
-    for (const day of new Set([...rows.map((r) => r.day), ...windows.map((w) => w.window_key)])) {
-      const own = rows.filter((r) => r.day === day);
-      const w = windows.find((x) => x.window_key === day);
-      out.set(day, {
-        fetchIds: [...new Set(own.map((r) => r.fetch_id))],
-        ids: own.map((r) => r.id),
-        committedFetch: w?.fetch_id,
-        records: w === undefined ? undefined : Number(w.records),
-      });
+    const readWindows = async () =>
+      (
+        await lake.run(
+          `SELECT window_key, fetch_id, records FROM windows WHERE category = 'hourly_usage' AND account = 'main' ORDER BY 1`,
+        )
+      ).getRowObjectsJS() as Array<{ window_key: string; fetch_id: string; records: bigint }>;
+    for (;;) {
+      const before = await readWindows();
+      const rows = (
+        await lake.run('SELECT day, id, ingest.fetch_id AS fetch_id FROM hourly_usage ORDER BY day, id')
+      ).getRowObjectsJS() as Array<{ day: string; id: string; fetch_id: string }>;
+      const windows = await readWindows();
+      const same = (a: typeof before, b: typeof before) =>
+        a.length === b.length &&
+        a.every((w, i) => w.fetch_id === b[i]?.fetch_id && w.window_key === b[i]?.window_key);
+      if (!same(before, windows)) continue;
+      const out = new Map<string, DayView>();
+      for (const day of new Set([...rows.map((r) => r.day), ...windows.map((w) => w.window_key)])) {
+        const own = rows.filter((r) => r.day === day);
+        const w = windows.find((x) => x.window_key === day);
+        out.set(day, {
+          fetchIds: [...new Set(own.map((r) => r.fetch_id))],
+          ids: own.map((r) => r.id),
+          committedFetch: w?.fetch_id,
+          records: w === undefined ? undefined : Number(w.records),
+        });
+      }
+      return out;
     }
-    return out;
   } finally {
     lake.close();
   }

@@ -163,6 +163,10 @@ describe('Wiring: every run-time AWS call, evaluated against the synthesized pol
       context: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': sourceArn },
     });
     const childExecution = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${t.name(stateMachineId)}/For each group:0f9d5f7e-5a7b-4a0c-8d55-5d0b3d1e2f10`;
+    const windowName = `${stack.stackName}-window`;
+    const windowArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${windowName}`;
+    const windowExecution = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${windowName}:3b7e0a4c-2d1f-4e6a-9c8b-1a2b3c4d5e6f`;
+    expect(t.ofType('AWS::StepFunctions::StateMachine').map((m) => t.name(m))).toContain(windowName);
     const expectations: Expectation[] = [
       {
         label: 'states.amazonaws.com assumes the role for this state machine',
@@ -194,6 +198,31 @@ describe('Wiring: every run-time AWS call, evaluated against the synthesized pol
         call: asRole(stateMachineRole, 'states:RedriveExecution', childExecution),
         expected: 'Allowed',
       },
+      {
+        label: 'states.amazonaws.com assumes the role for the window state machine',
+        call: trust(windowArn),
+        expected: 'Allowed',
+      },
+      {
+        label:
+          'states:StartExecution of the window state machine (a window that outgrows its group, or itself)',
+        call: asRole(stateMachineRole, 'states:StartExecution', windowArn),
+        expected: 'Allowed',
+      },
+      ...['states:DescribeExecution', 'states:StopExecution'].map((action) => ({
+        label: `${action} of a window execution (startExecution.sync)`,
+        call: asRole(stateMachineRole, action, windowExecution),
+        expected: 'Allowed' as const,
+      })),
+      ...['events:PutTargets', 'events:PutRule', 'events:DescribeRule'].map((action) => ({
+        label: `${action} on Step Functions' managed rule for .sync executions`,
+        call: asRole(
+          stateMachineRole,
+          action,
+          `arn:aws:events:${REGION}:${ACCOUNT}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`,
+        ),
+        expected: 'Allowed' as const,
+      })),
       {
         label: 'states:StartExecution of another state machine',
         call: asRole(
@@ -234,6 +263,7 @@ describe('Wiring: every run-time AWS call, evaluated against the synthesized pol
       const outside = [
         `dd/${other}/account=main/day=2026-09-01/part-00000.json.gz`,
         'dd/_runs/run=x/output.json',
+        'dd/_ratelimit/nobody.json',
         `dd/${category}-shadow/part-00000.json.gz`,
         `elsewhere/${category}/part-00000.json.gz`,
         `${category}/account=main/part-00000.json.gz`,
@@ -255,6 +285,22 @@ describe('Wiring: every run-time AWS call, evaluated against the synthesized pol
             expected: 'Denied',
           });
         }
+      }
+      // The accounts' rate-limit ledgers, shared by every category: read and written, never deleted.
+      for (const account of settings.accounts) {
+        const ledger = `dd/_ratelimit/${account.name}.json`;
+        for (const action of ['s3:GetObject', 's3:PutObject']) {
+          expectations.push({
+            label: `${category}: ${action} ${ledger}`,
+            call: s3(action, ledger),
+            expected: 'Allowed',
+          });
+        }
+        expectations.push({
+          label: `${category}: DeleteObject ${ledger}`,
+          call: s3('s3:DeleteObject', ledger),
+          expected: 'Denied',
+        });
       }
       expectations.push(
         {
