@@ -17,6 +17,7 @@ import {
 import { InputError } from '../lambdas/shared/errors.ts';
 import { createS3Client } from '../lambdas/shared/s3.ts';
 import { type DatadogKeys, keysFromEnv } from '../lambdas/shared/secrets.ts';
+import { describeEstimate, EtaEstimator } from './eta.ts';
 import { INPUT_HELP, INPUT_OPTIONS, inputFromFlags } from './flags.ts';
 import { type Progress, runLocal } from './runner.ts';
 import { localS3Client, startS3Server } from './s3-server.ts';
@@ -93,15 +94,23 @@ async function ensureBucket(s3: S3Client, bucket: string, create: boolean): Prom
   }
 }
 
-function progressLine(p: Progress): string {
+function progressLine(p: Progress, eta: EtaEstimator): string {
   const partition = windowOf(CATEGORIES[p.category].window, new Date(p.windowStart)).partition;
+  eta.update({
+    account: p.account,
+    key: `${p.category} ${p.account} ${partition}`,
+    pages: p.pages,
+    done: p.status === 'done',
+    position: p.position,
+    ...(p.rateLimit ? { rateLimit: p.rateLimit } : {}),
+  });
   const state =
     p.status === 'done'
       ? 'done'
       : p.status === 'wait'
         ? `rate limited, waiting ${p.waitSeconds}s`
         : 'continuing';
-  return `  ${p.category.padEnd(18)} ${p.account} ${partition.padEnd(16)} ${String(p.pages).padStart(4)} pages ${String(p.records).padStart(8)} records  ${state}`;
+  return `  ${p.category.padEnd(18)} ${p.account} ${partition.padEnd(16)} ${String(p.pages).padStart(4)} pages ${String(p.records).padStart(8)} records  ${state.padEnd(12)} · ${describeEstimate(eta.estimate())}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -205,6 +214,7 @@ export async function main(argv: string[]): Promise<number> {
     }
 
     out(`Running the state machine locally: ${JSON.stringify(input)}`);
+    const eta = new EtaEstimator();
     const result = await runLocal({
       input,
       settings: { mapConcurrency, windowConcurrency, categories },
@@ -214,7 +224,8 @@ export async function main(argv: string[]): Promise<number> {
       s3,
       bucket,
       prefix,
-      onProgress: (p) => out(progressLine(p)),
+      onPlan: (plan) => eta.planned(plan.windows),
+      onProgress: (p) => out(progressLine(p, eta)),
     });
     console.log(JSON.stringify(result.output, null, 2));
     const t = result.output.output.totals;

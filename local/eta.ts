@@ -46,7 +46,12 @@ export class EtaEstimator {
 
   update(p: WindowProgress): void {
     this.#windows.set(p.key, p);
-    if (p.rateLimit?.limit !== undefined && p.rateLimit.period) this.#limits.set(p.account, p.rateLimit);
+    if (p.rateLimit) this.limit(p.account, p.rateLimit);
+  }
+
+  /** The rate limit an account's requests are held to (each account has its own). */
+  limit(account: string, rl: RateLimitState): void {
+    if (rl.limit !== undefined && rl.period) this.#limits.set(account, rl);
   }
 
   estimate(): Estimate {
@@ -104,6 +109,6 @@ export function describeEstimate(e: Estimate): string {
   const left =
     e.etaMs === undefined
       ? 'time left: estimating'
-      : `about ${formatDuration(e.etaMs)} left (${e.pagesLeft} more pages at the ${e.basis})`;
+      : `about ${formatDuration(e.etaMs)} left (${e.pagesLeft} more page${e.pagesLeft === 1 ? '' : 's'} at the ${e.basis})`;
   return `${e.windowsDone}/${e.windows} windows, ${e.pages} pages, ${left}`;
 }

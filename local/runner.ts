@@ -18,6 +18,7 @@ import {
   type PlanEvent,
   type Runtime,
 } from '../lambdas/core/handlers.ts';
+import type { Plan } from '../lambdas/core/plan.ts';
 import type { RunOutput } from '../lambdas/core/summarize.ts';
 import type { WorkItem } from '../lambdas/core/work-item.ts';
 import type { AccountConfig } from '../lambdas/shared/config.ts';
@@ -30,6 +31,8 @@ export interface Progress {
   account: string;
   /** The rate limit as Datadog last answered it (limit, period, remaining, reset). */
   rateLimit?: RateLimitState;
+  /** How far into the window the last page reached, 0 to 1 (0 when the category does not tell). */
+  position: number;
   category: CategoryName;
   windowStart: string;
   status: WorkItem['status'];
@@ -70,6 +73,8 @@ export interface LocalRunOptions {
   log?: Logger;
   now?: () => Date;
   onProgress?: (p: Progress) => void;
+  /** Called once the Plan state has planned the run. */
+  onPlan?: (plan: Plan) => void;
 }
 
 export interface LocalRunStats {
@@ -217,6 +222,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         pages: item.part,
         records: item.records,
         waitSeconds: item.waitSeconds,
+        position: item.position,
         ...(item.rateLimit ? { rateLimit: item.rateLimit } : {}),
       });
     }
@@ -227,8 +233,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
     [STATE.plan]: asLambdaInvoke(STATE.plan, ((event: PlanEvent) =>
       // The interpreter stamps StartTime itself: an execution told to start earlier is so from the plan on.
-      plan(
-        options.executionStart ? { ...event, executionStart: options.executionStart } : event,
+      plan(options.executionStart ? { ...event, executionStart: options.executionStart } : event).then(
+        (p) => {
+          options.onPlan?.(p);
+          return p;
+        },
       )) as Handler),
     [STATE.summarizeGroup]: asLambdaInvoke(STATE.summarizeGroup, createSummarizeHandler(runtime) as Handler),
     [STATE.groupFailed]: asLambdaInvoke(STATE.groupFailed, createSummarizeHandler(runtime) as Handler),

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -12,8 +13,11 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { DEFAULT_STACK_NAME, loadCdkJsonSettings } from '../infra/config.ts';
+import { groupResultsPrefix, rateLedgersPrefix } from '../lambdas/core/layout.ts';
 import { planRun } from '../lambdas/core/plan.ts';
+import type { LedgerDoc } from '../lambdas/core/rate-ledger.ts';
 import { InputError } from '../lambdas/shared/errors.ts';
+import { describeEstimate, EtaEstimator } from '../local/eta.ts';
 import { INPUT_HELP, INPUT_OPTIONS, inputFromFlags } from '../local/flags.ts';
 
 const HELP = `Usage: npm run backfill -- --start TIME [--end TIME] [flags]
@@ -46,6 +50,8 @@ Options:
 export interface BackfillDeps {
   sfn: Pick<SFNClient, 'send'>;
   cfn: Pick<CloudFormationClient, 'send'>;
+  /** Reads the run's group results and the rate-limit ledgers for the time-left estimate (optional). */
+  s3?: Pick<S3Client, 'send'>;
   region: string;
   out(line: string): void;
   sleep(ms: number): Promise<void>;
@@ -70,14 +76,80 @@ export async function stateMachineArn(cfn: BackfillDeps['cfn'], stack: string): 
 }
 
 /** Group progress of the execution's distributed Map, when it has started. */
-async function mapProgress(sfn: BackfillDeps['sfn'], executionArn: string): Promise<string | undefined> {
+async function mapProgress(
+  sfn: BackfillDeps['sfn'],
+  executionArn: string,
+): Promise<{ line: string; groups: number } | undefined> {
   const runs = await sfn.send(new ListMapRunsCommand({ executionArn }));
   const mapRunArn = runs.mapRuns?.[0]?.mapRunArn;
   if (!mapRunArn) return undefined;
   const c = (await sfn.send(new DescribeMapRunCommand({ mapRunArn }))).itemCounts;
   if (!c) return undefined;
   const done = (c.succeeded ?? 0) + (c.failed ?? 0) + (c.aborted ?? 0) + (c.timedOut ?? 0);
-  return `${done}/${c.total ?? '?'} groups done (${c.running ?? 0} running, ${c.failed ?? 0} failed)`;
+  return {
+    line: `${done}/${c.total ?? '?'} groups done (${c.running ?? 0} running, ${c.failed ?? 0} failed)`,
+    groups: c.total ?? 0,
+  };
+}
+
+/** Where the deployed lake is, from the stack's outputs. */
+async function lakeOf(
+  cfn: BackfillDeps['cfn'],
+  stack: string,
+): Promise<{ bucket: string; prefix: string } | undefined> {
+  const res = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
+  const value = (key: string) => res.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
+  const bucket = value('BucketName');
+  return bucket ? { bucket, prefix: value('DataPrefix') ?? '' } : undefined;
+}
+
+async function readJson(s3: NonNullable<BackfillDeps['s3']>, bucket: string, key: string): Promise<unknown> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return JSON.parse(await (res.Body as { transformToString(): Promise<string> }).transformToString());
+}
+
+/**
+ * What the run's finished groups tell (pages per window) and what Datadog allows each account (the
+ * rate-limit ledgers), into the estimator: the time left. Best effort: no S3 access, no estimate.
+ */
+async function estimateFromLake(
+  s3: NonNullable<BackfillDeps['s3']>,
+  lake: { bucket: string; prefix: string },
+  runId: string,
+  groups: number,
+  eta: EtaEstimator,
+  read: Map<string, Array<{ pages: number }>>,
+): Promise<void> {
+  const list = async (prefix: string) => {
+    const keys: string[] = [];
+    for await (const page of paginateListObjectsV2(
+      { client: s3 as S3Client },
+      { Bucket: lake.bucket, Prefix: prefix },
+    )) {
+      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+    }
+    return keys;
+  };
+  for (const key of await list(groupResultsPrefix(lake.prefix, runId))) {
+    if (read.has(key)) continue;
+    const body = (await readJson(s3, lake.bucket, key)) as { results?: Array<{ pages?: number }> };
+    read.set(
+      key,
+      (body.results ?? []).map((r) => ({ pages: r.pages ?? 0 })),
+    );
+  }
+  const windows = [...read.entries()].flatMap(([key, results]) =>
+    results.map((r, i) => ({ key: `${key}#${i}`, ...r })),
+  );
+  const perGroup = read.size > 0 ? windows.length / read.size : 1;
+  eta.planned(Math.round(groups * perGroup));
+  for (const w of windows) eta.update({ account: '', key: w.key, pages: w.pages, done: true });
+  for (const key of await list(rateLedgersPrefix(lake.prefix))) {
+    const doc = (await readJson(s3, lake.bucket, key)) as LedgerDoc;
+    for (const l of Object.values(doc.limits ?? {})) {
+      if (l.periodMs > 0) eta.limit(key, { limit: l.limit, period: l.periodMs / 1000 });
+    }
+  }
 }
 
 export async function runBackfill(argv: string[], deps: BackfillDeps): Promise<number> {
@@ -145,7 +217,7 @@ export async function runBackfill(argv: string[], deps: BackfillDeps): Promise<n
   }
   deps.out(`Started ${name}\n  ${consoleLink(deps.region, executionArn)}`);
   if (!f.wait) return 0;
-  return follow(deps, executionArn, pollMs);
+  return follow(deps, executionArn, pollMs, stack);
 }
 
 function stackFromCdkJson(): string {
@@ -185,12 +257,21 @@ async function redrive(
     throw error;
   }
   deps.out(`Redriving ${executionArn}\n  ${consoleLink(deps.region, executionArn)}`);
-  return pollMs === undefined ? 0 : follow(deps, executionArn, pollMs);
+  return pollMs === undefined ? 0 : follow(deps, executionArn, pollMs, stack);
 }
 
-/** Polls the execution until it ends, with the distributed Map's progress; 0 only for S_OK. */
-async function follow(deps: BackfillDeps, executionArn: string, pollMs: number): Promise<number> {
+/** Polls the execution until it ends, with the distributed Map's progress and the time left; 0 only for S_OK. */
+async function follow(
+  deps: BackfillDeps,
+  executionArn: string,
+  pollMs: number,
+  stack: string,
+): Promise<number> {
   let last = '';
+  const eta = new EtaEstimator(() => deps.now().getTime());
+  const read = new Map<string, Array<{ pages: number }>>();
+  const lake = deps.s3 ? await lakeOf(deps.cfn, stack).catch(() => undefined) : undefined;
+  const runId = executionArn.slice(executionArn.lastIndexOf(':') + 1);
   for (;;) {
     const d = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
     if (d.status !== 'RUNNING' && d.status !== 'PENDING_REDRIVE') {
@@ -200,11 +281,19 @@ async function follow(deps: BackfillDeps, executionArn: string, pollMs: number):
       const ok = d.status === 'SUCCEEDED' && (!d.output || JSON.parse(d.output).execution_status === 'S_OK');
       return ok ? 0 : 1;
     }
-    const progress = (await mapProgress(deps.sfn, executionArn)) ?? 'planning';
+    const progress = await mapProgress(deps.sfn, executionArn);
     const elapsed = Math.round(
       (deps.now().getTime() - (d.startDate?.getTime() ?? deps.now().getTime())) / 1000,
     );
-    const line = `  ${progress}, ${elapsed} s`;
+    let estimate = '';
+    if (progress && deps.s3 && lake) {
+      const known = await estimateFromLake(deps.s3, lake, runId, progress.groups, eta, read).then(
+        () => true,
+        () => false,
+      );
+      if (known) estimate = ` · ${describeEstimate(eta.estimate())}`;
+    }
+    const line = `  ${progress?.line ?? 'planning'}, ${elapsed} s${estimate}`;
     if (line !== last) deps.out(line);
     last = line;
     await deps.sleep(pollMs);
@@ -217,6 +306,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   runBackfill(process.argv.slice(2), {
     sfn: new SFNClient({ region }),
     cfn: new CloudFormationClient({ region }),
+    s3: new S3Client({ region }),
     region,
     out: (line) => console.log(line),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),

@@ -367,6 +367,8 @@ export async function fetchWindow(
       advance(item, part);
       written.push(part);
       pages++;
+      const last = page.records.at(-1);
+      item.position = (last !== undefined && def.position?.(last, window)) || item.position;
 
       if (!item.cursor) return await complete(written, rl);
       if (item.part >= limits.maxPagesPerWindow) {

@@ -57,6 +57,8 @@ export interface WorkItem {
   final: boolean;
   /** When the window's first invocation began; `''` before it. */
   startedAt: string;
+  /** How far into the window the last page reached, 0 to 1, where the category tells (progress estimates). */
+  position: number;
   /** Set when done: `committed` (readers see this fetch) or `superseded` (a newer fetch is committed). */
   outcome: '' | CommitOutcome;
   rateLimit?: RateLimitState;
@@ -85,6 +87,7 @@ export const INITIAL_PROGRESS = {
   throttles: 0,
   final: false,
   startedAt: '',
+  position: 0,
   outcome: '',
 } as const satisfies Partial<WorkItem>;
 
@@ -183,6 +186,9 @@ export function parseWorkItem(
   }
   if (item.waitUntil !== '' && !isIso(item.waitUntil)) {
     throw new InputError('waitUntil', "expected '' or the time the rate limit's window ends (ISO 8601)");
+  }
+  if (typeof item.position !== 'number' || !(item.position >= 0 && item.position <= 1)) {
+    throw new InputError('position', 'expected how far into the window the last page reached, 0 to 1');
   }
   if (item.startedAt !== '' && !isIso(item.startedAt)) {
     throw new InputError('startedAt', "expected '' or the time the window's fetch began (ISO 8601)");

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -19,6 +20,7 @@ const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Pipeline';
 const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:Pipeline:backfill-x';
 const sfn = mockClient(SFNClient);
 const cfn = mockClient(CloudFormationClient);
+const s3 = mockClient(S3Client);
 
 function deps() {
   const lines: string[] = [];
@@ -43,6 +45,7 @@ describe('Function: runBackfill (npm run backfill)', () => {
   beforeEach(() => {
     sfn.reset();
     cfn.reset();
+    s3.reset();
     cfn.on(DescribeStacksCommand, { StackName: 'DatadogUsageLake' }).resolves({
       Stacks: [
         {
@@ -154,6 +157,87 @@ describe('Function: runBackfill (npm run backfill)', () => {
       categories: 'all',
       start: '2025-09',
     });
+  });
+
+  it('estimates the time left from the finished groups’ pages and the accounts’ rate limits', async () => {
+    // Prepare: 4 groups, one done: 8 windows of 100 pages; Datadog allows 10 requests per 30 s
+    cfn.on(DescribeStacksCommand, { StackName: 'DatadogUsageLake' }).resolves({
+      Stacks: [
+        {
+          StackName: 'DatadogUsageLake',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'StateMachineArn', OutputValue: SM },
+            { OutputKey: 'BucketName', OutputValue: 'lake' },
+            { OutputKey: 'DataPrefix', OutputValue: 'dd' },
+          ],
+        },
+      ],
+    });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXEC, startDate: new Date() });
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({
+        executionArn: EXEC,
+        stateMachineArn: SM,
+        status: 'RUNNING',
+        startDate: new Date('2026-11-26T04:00:00Z'),
+      })
+      .resolves({
+        executionArn: EXEC,
+        stateMachineArn: SM,
+        status: 'SUCCEEDED',
+        startDate: new Date(),
+        output: '{"execution_status":"S_OK"}',
+      });
+    sfn.on(ListMapRunsCommand).resolves({
+      mapRuns: [{ executionArn: EXEC, mapRunArn: 'arn:maprun', stateMachineArn: SM, startDate: new Date() }],
+    });
+    sfn.on(DescribeMapRunCommand).resolves({
+      itemCounts: {
+        total: 4,
+        succeeded: 1,
+        failed: 0,
+        running: 3,
+        pending: 0,
+        aborted: 0,
+        timedOut: 0,
+        resultsWritten: 0,
+      },
+    } as never);
+    const body = (value: unknown) =>
+      ({ Body: { transformToString: async () => JSON.stringify(value) } }) as never;
+    s3.on(ListObjectsV2Command, { Prefix: 'dd/_runs/run=backfill-x/groups/' }).resolves({
+      Contents: [{ Key: 'dd/_runs/run=backfill-x/groups/main/hourly_usage/2026-09-01.json' }],
+    });
+    s3.on(ListObjectsV2Command, { Prefix: 'dd/_ratelimit/' }).resolves({
+      Contents: [{ Key: 'dd/_ratelimit/main.json' }],
+    });
+    s3.on(GetObjectCommand, {
+      Key: 'dd/_runs/run=backfill-x/groups/main/hourly_usage/2026-09-01.json',
+    }).resolves(
+      body({ results: Array.from({ length: 8 }, (_, index) => ({ index, status: 'done', pages: 100 })) }),
+    );
+    s3.on(GetObjectCommand, { Key: 'dd/_ratelimit/main.json' }).resolves(
+      body({
+        limits: { usage_metering: { limit: 10, periodMs: 30_000, resetAt: 0, used: 0 } },
+        categories: {},
+      }),
+    );
+    const { deps: d, lines } = deps();
+
+    // Act
+    const code = await runBackfill(['--start', '2025-09'], {
+      ...d,
+      s3: new S3Client({ region: 'eu-west-1' }),
+    });
+
+    // Assess: 24 windows of 100 pages left at 1 request every 3 s
+    expect(code).toBe(0);
+    expect(lines).toContain(
+      '  1/4 groups done (3 running, 0 failed), 3600 s · 8/32 windows, 800 pages, about 2 h 00 min left (2400 more pages at the rate limit)',
+    );
   });
 
   it('exits non-zero when the run ends E_FAIL or the execution fails', async () => {

@@ -62,6 +62,7 @@ describe('Scale: a 15-month backfill of every category for 10 accounts in one ex
       execution: `arn:aws:states:us-east-1:123456789012:execution:DatadogUsageLake-window:${'x'.repeat(80)}`,
       invocationsHere: 9_999,
       budget: 9_999,
+      position: 0.123456789,
       account: ACCOUNTS[0]?.name ?? '',
       category: 'cost_attribution',
       groupStart: group?.start ?? '',
