@@ -4,6 +4,7 @@ import { STATE } from '../../infra/constructs/pipeline-state-machine.ts';
 import { definitionsFromTemplate, synthesizeStack } from '../../infra/definition.ts';
 import { HISTORY_SHARE, STEP_FUNCTIONS_LIMITS, worstCaseHistory } from '../../infra/limits.ts';
 import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
+import { DEFAULT_LIMITS } from '../../lambdas/core/fetch-window.ts';
 import { MAX_WINDOWS_PER_GROUP, planRun } from '../../lambdas/core/plan.ts';
 import {
   MAX_FAILURES_LISTED,
@@ -11,7 +12,7 @@ import {
   summarizeRun,
 } from '../../lambdas/core/summarize.ts';
 import { MAX_YEAR, MIN_YEAR } from '../../lambdas/core/windows.ts';
-import type { WorkItem } from '../../lambdas/core/work-item.ts';
+import { INITIAL_PROGRESS, MAX_CURSOR_LENGTH, type WorkItem } from '../../lambdas/core/work-item.ts';
 import { MAX_ACCOUNT_NAME_LENGTH, MAX_ACCOUNTS, MAX_PREFIX_LENGTH } from '../../lambdas/shared/config.ts';
 
 const ACCOUNTS = Array.from({ length: 10 }, (_, i) => ({
@@ -241,4 +242,71 @@ describe('Scale: the largest plan the input and settings bounds allow', () => {
       expect(bytes(planFor(accountsOn(site, 18)))).toBeGreaterThan(STEP_FUNCTIONS_LIMITS.payloadBytes);
     },
   );
+});
+
+describe('Scale: the largest parent supported, under the slowest rate limit seen', () => {
+  /**
+   * 1,000 child orgs, 60 product families, 15 months of every category for 10 accounts, each account
+   * limited to 10 requests per 30 s (what OpenCost's Datadog plugin paces at; Datadog publishes no
+   * number). Attribution is paged 50 records at a time (the simulator's default, smaller than Datadog's).
+   */
+  const ORGS = 1_000;
+  const FAMILIES = 60;
+  const TAG_COMBINATIONS = 100;
+  const LIMIT = 10;
+  const PERIOD_S = 30;
+  const ACCOUNTS_N = 10;
+  const DAYS = 457;
+  const MONTHS = 15;
+  const largest = parseSettings({});
+  const synthesized = synthesizeStack(largest);
+  const definitions = definitionsFromTemplate(synthesized.template);
+  const budgets = synthesized.stack.pipeline.budgets;
+
+  it('completes its largest window within Step Functions’ bounds, and the whole backfill within a year', () => {
+    // Prepare: the pages of the largest windows
+    const hourlyPages = Math.ceil((ORGS * FAMILIES * 24) / 500);
+    const attributionPages = Math.ceil((ORGS * TAG_COMBINATIONS) / 50);
+    // Under the limit, an invocation takes LIMIT pages, then waits for the next limit window.
+    const invocations = (pages: number) => Math.ceil(pages / LIMIT);
+    const windowExecutions = (pages: number) =>
+      Math.max(0, Math.ceil((invocations(pages) - budgets.group) / budgets.window));
+
+    // Act
+    const history = worstCaseHistory(definitions.pipeline as never, definitions.window as never, {
+      ...budgets,
+      windowsPerGroup: MAX_WINDOWS_PER_GROUP,
+      routeName: STATE.route,
+    });
+    const pagesPerAccount = DAYS * hourlyPages + MONTHS * (2 * attributionPages + 6);
+    // Accounts have limits of their own, but only mapConcurrency groups run at once.
+    const sideBySide = Math.min(ACCOUNTS_N, largest.mapConcurrency);
+    const seconds = ((pagesPerAccount * ACCOUNTS_N) / (sideBySide * LIMIT)) * PERIOD_S;
+    const item = JSON.stringify({
+      ...INITIAL_PROGRESS,
+      cursor: 'c'.repeat(MAX_CURSOR_LENGTH),
+      runId: 'x'.repeat(80),
+    });
+    console.log(
+      [
+        `Largest parent: ${ORGS} child orgs × ${FAMILIES} families, ${ACCOUNTS_N} accounts, ${MONTHS} months, ${LIMIT} requests per ${PERIOD_S} s per account`,
+        `  a day of hourly usage: ${hourlyPages} pages, ${invocations(hourlyPages)} invocations and Wait states, ${windowExecutions(hourlyPages)} window execution(s) after its group's ${budgets.group}; ${Math.round((invocations(hourlyPages) * PERIOD_S) / 60)} min`,
+        `  a month of attribution: ${attributionPages} pages, ${invocations(attributionPages)} invocations, ${windowExecutions(attributionPages)} window execution(s)`,
+        `  worst-case history: group ${history.child}, window execution ${history.window} of ${STEP_FUNCTIONS_LIMITS.historyEvents}`,
+        `  the backfill: ${pagesPerAccount} requests per account, ${sideBySide} accounts at a time (mapConcurrency ${largest.mapConcurrency}): ${(seconds / 86_400).toFixed(1)} days of a ${STEP_FUNCTIONS_LIMITS.executionSeconds / 86_400}-day execution`,
+        `  largest work item ${Buffer.byteLength(item)} bytes of ${STEP_FUNCTIONS_LIMITS.payloadBytes}`,
+      ].join('\n'),
+    );
+
+    // Assess
+    expect(history.child).toBeLessThan(STEP_FUNCTIONS_LIMITS.historyEvents);
+    expect(history.window).toBeLessThan(STEP_FUNCTIONS_LIMITS.historyEvents);
+    expect(windowExecutions(hourlyPages)).toBeGreaterThanOrEqual(1);
+    expect(hourlyPages).toBeLessThan(DEFAULT_LIMITS.maxPagesPerWindow / 10);
+    expect(attributionPages).toBeLessThan(DEFAULT_LIMITS.maxPagesPerWindow / 10);
+    expect(seconds).toBeLessThan(STEP_FUNCTIONS_LIMITS.executionSeconds);
+    // A window's time stays within its continuation's timeout.
+    expect((invocations(hourlyPages) * PERIOD_S) / 86_400).toBeLessThan(20);
+    expect(Buffer.byteLength(item)).toBeLessThan(STEP_FUNCTIONS_LIMITS.payloadBytes / 50);
+  });
 });
