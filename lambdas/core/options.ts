@@ -10,9 +10,9 @@ const TAG_KEY = /^[A-Za-z0-9_.:/-]{1,200}$/;
 const FIELDS = /^(\*|[a-z0-9_]{1,100}(,[a-z0-9_]{1,100}){0,199})$/;
 
 /** A list of strings of one shape; entries are named `field[i]`. */
-function names(pattern: RegExp, form: string) {
+function names(pattern: RegExp, form: string, min = 1) {
   const entry = z.string({ error: (iss) => `${show(iss.input)} is not ${form}` }).check(z.regex(pattern));
-  return list(entry, { notAList: `expected a non-empty list of ${form}`, max: MAX_LIST });
+  return list(entry, { notAList: `expected a non-empty list of ${form}`, max: MAX_LIST, min });
 }
 
 const TAG_KEYS_FORM = 'tag keys such as "team"';
@@ -63,6 +63,14 @@ export const OptionsSchema = z.object(OPTION_FIELDS, { error: 'expected an objec
 
 /** Per-run options. Every category reads the ones that apply to it. */
 export type CategoryOptions = z.output<typeof OptionsSchema>;
+
+/**
+ * The options as the plan makes them, which a work item carries: the input's rules, but the tag
+ * list may be empty, as its default is.
+ */
+export const PlannedOptionsSchema = z.extend(OptionsSchema, {
+  tagBreakdownKeys: z._default(names(TAG_KEY, TAG_KEYS_FORM, 0), () => []),
+});
 
 export const DEFAULT_OPTIONS: CategoryOptions = z.parse(OptionsSchema, {});
 
