@@ -4,6 +4,11 @@
  * builds requests from `params`, the writer reads records from `recordsField`.
  */
 
+import type { CategoryOptions } from './core/options.ts';
+
+// The per-run options every category reads are declared, with their defaults, by their schema.
+export { type CategoryOptions, DEFAULT_OPTIONS } from './core/options.ts';
+
 export type WindowKind = 'day' | 'month';
 export type Permission = 'usage_read' | 'billing_read';
 
@@ -15,29 +20,6 @@ export interface Window {
   /** `day=YYYY-MM-DD` or `month=YYYY-MM`. */
   partition: string;
 }
-
-/** Per-run options. Every category reads the ones that apply to it. */
-export interface CategoryOptions {
-  productFamilies: string[];
-  includeDescendants: boolean;
-  includeConnectedAccounts: boolean;
-  /** hourly_usage `page[limit]`, 1..500. */
-  pageSize: number;
-  /** cost_attribution / usage_attribution `fields`. */
-  fields: string;
-  tagBreakdownKeys: string[];
-  sortDirection?: 'asc' | 'desc';
-  sortName?: string;
-}
-
-export const DEFAULT_OPTIONS: CategoryOptions = {
-  productFamilies: ['all'],
-  includeDescendants: true,
-  includeConnectedAccounts: false,
-  pageSize: 500,
-  fields: '*',
-  tagBreakdownKeys: [],
-};
 
 export interface Pagination {
   /** Query parameter the cursor goes back in. */
@@ -150,10 +132,14 @@ export const CATEGORIES: Readonly<Record<CategoryName, CategoryDef>> = {
       ),
     // Hourly records come hour by hour (what the simulator does; Datadog documents no order).
     position: (record, w) => {
-      const at = Date.parse(String((record as { attributes?: { timestamp?: unknown } })?.attributes?.timestamp));
+      const at = Date.parse(
+        String((record as { attributes?: { timestamp?: unknown } })?.attributes?.timestamp),
+      );
       const start = Date.parse(w.start);
       const end = Date.parse(w.end);
-      return Number.isNaN(at) ? undefined : Math.min(1, Math.max(0, (at + 3_600_000 - start) / (end - start)));
+      return Number.isNaN(at)
+        ? undefined
+        : Math.min(1, Math.max(0, (at + 3_600_000 - start) / (end - start)));
     },
   },
   billable_summary: {

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { loadCdkJsonSettings } from '../infra/config.ts';
 import { CATEGORIES, CATEGORY_NAMES } from '../lambdas/categories.ts';
-import { planRun } from '../lambdas/core/plan.ts';
+import { parseRunInput } from '../lambdas/core/run-input.ts';
 import { windowOf } from '../lambdas/core/windows.ts';
 import {
   ACCOUNT_NAME_FORM,
@@ -157,15 +157,7 @@ export async function main(argv: string[]): Promise<number> {
     const accounts: AccountConfig[] = [
       { name: account, secretName: 'local', site: envKeys?.site ?? 'datadoghq.com' },
     ];
-    planRun(input, {
-      now: new Date(),
-      accounts,
-      enabledCategories: categories,
-      executionId: 'validation',
-      runId: 'validation',
-      bucket: flags.bucket ?? 'local',
-      prefix,
-    });
+    parseRunInput(input, { now: new Date(), accounts, enabledCategories: categories });
   } catch (error) {
     if (error instanceof InputError || (error as Error).name === 'SecretError') {
       console.error(`Invalid input: ${(error as Error).message}`);

@@ -14,8 +14,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { DEFAULT_STACK_NAME, loadCdkJsonSettings } from '../infra/config.ts';
 import { groupResultsPrefix, rateLedgersPrefix } from '../lambdas/core/layout.ts';
-import { planRun } from '../lambdas/core/plan.ts';
 import type { LedgerDoc } from '../lambdas/core/rate-ledger.ts';
+import { parseRunInput } from '../lambdas/core/run-input.ts';
 import { InputError } from '../lambdas/shared/errors.ts';
 import { describeEstimate, EtaEstimator } from '../local/eta.ts';
 import { INPUT_HELP, INPUT_OPTIONS, inputFromFlags } from '../local/flags.ts';
@@ -180,14 +180,10 @@ export async function runBackfill(argv: string[], deps: BackfillDeps): Promise<n
     if (f.start === undefined)
       throw new InputError('start', 'a backfill needs --start (YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh)');
     const settings = loadCdkJsonSettings();
-    planRun(input, {
+    parseRunInput(input, {
       now: deps.now(),
       accounts: settings.accounts,
       enabledCategories: settings.categories,
-      executionId: 'validation',
-      runId: 'validation',
-      bucket: settings.bucketName ?? 'bucket',
-      prefix: settings.prefix,
     });
   } catch (error) {
     if (error instanceof InputError) {

@@ -1,63 +1,23 @@
 import {
   CATEGORIES,
-  CATEGORY_NAMES,
   type CategoryDef,
   type CategoryName,
   type CategoryOptions,
-  DEFAULT_OPTIONS,
-  isCategoryName,
   type Window,
 } from '../categories.ts';
-import { ACCOUNT_NAME_FORM, ACCOUNT_NAME_PATTERN, type AccountConfig } from '../shared/config.ts';
+import type { AccountConfig } from '../shared/config.ts';
 import { InputError } from '../shared/errors.ts';
 import { rootOf } from './layout.ts';
+import { parseRunInput, type RunInputContext } from './run-input.ts';
 import {
   addMonths,
   alignRange,
   countWindows,
   nthWindowStart,
-  parseLookback,
-  parseTime,
   startOfMonth,
-  TIME_FORMS,
   windowOf,
   windowsFor,
 } from './windows.ts';
-
-/** The state machine's input (manual runs; schedules send `lookback` and `asOf` instead of a range). */
-export interface RunInput {
-  account?: string | string[];
-  categories?: string[] | 'all';
-  start?: string;
-  end?: string;
-  lookback?: string;
-  asOf?: string;
-  productFamilies?: string[];
-  includeDescendants?: boolean;
-  includeConnectedAccounts?: boolean;
-  pageSize?: number;
-  fields?: string;
-  tagBreakdownKeys?: string[];
-  sortDirection?: 'asc' | 'desc';
-  sortName?: string;
-}
-
-const INPUT_FIELDS = [
-  'account',
-  'categories',
-  'start',
-  'end',
-  'lookback',
-  'asOf',
-  'productFamilies',
-  'includeDescendants',
-  'includeConnectedAccounts',
-  'pageSize',
-  'fields',
-  'tagBreakdownKeys',
-  'sortDirection',
-  'sortName',
-] as const;
 
 /** Consecutive windows of one category the planner did not send to Datadog, and why. */
 export interface Skipped {
@@ -103,177 +63,20 @@ export interface Plan {
   windows: number;
 }
 
-export interface PlanContext {
-  now: Date;
-  accounts: readonly AccountConfig[];
-  enabledCategories: readonly CategoryName[];
+export interface PlanContext extends RunInputContext {
   executionId: string;
   /** `$$.Execution.StartTime`; defaults to `now`. */
   executionStart?: string;
   runId: string;
   bucket: string;
   prefix: string;
-  /** Categories planned when the input names none. */
-  defaultCategories?: readonly CategoryName[];
 }
 
-const FAMILY = /^[a-z0-9_]{1,64}$/;
-const TAG_KEY = /^[A-Za-z0-9_.:/-]{1,200}$/;
-const FIELDS = /^(\*|[a-z0-9_]{1,100}(,[a-z0-9_]{1,100}){0,199})$/;
-const MAX_LIST = 100;
 /** Hourly windows in one run: the 15 months of retention (and some) for each of 10 accounts. */
 export const MAX_WINDOWS = 10_000;
-export const DEFAULT_LOOKBACK = 'P3D';
 
-function stringList(field: string, value: unknown, pattern: RegExp, form: string): string[] {
-  if (!Array.isArray(value) || value.length === 0)
-    throw new InputError(field, `expected a non-empty list of ${form}`);
-  if (value.length > MAX_LIST)
-    throw new InputError(field, `has ${value.length} entries; at most ${MAX_LIST}`);
-  return value.map((v, i) => {
-    if (typeof v !== 'string' || !pattern.test(v)) {
-      throw new InputError(`${field}[${i}]`, `${JSON.stringify(v)} is not ${form}`);
-    }
-    return v;
-  });
-}
-
-function bool(field: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean')
-    throw new InputError(field, `expected true or false, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-/** Validates the input object's shape and options. Throws InputError naming the field. */
-export function parseOptions(input: RunInput): CategoryOptions {
-  const o: CategoryOptions = { ...DEFAULT_OPTIONS };
-  if (input.productFamilies !== undefined) {
-    o.productFamilies = stringList(
-      'productFamilies',
-      input.productFamilies,
-      FAMILY,
-      'product families such as "all", "infra_hosts" or "logs" (lower-case letters, digits, "_")',
-    );
-  }
-  o.includeDescendants = bool('includeDescendants', input.includeDescendants, o.includeDescendants);
-  o.includeConnectedAccounts = bool('includeConnectedAccounts', input.includeConnectedAccounts, false);
-  if (input.pageSize !== undefined) {
-    if (!Number.isInteger(input.pageSize) || input.pageSize < 1 || input.pageSize > 500) {
-      throw new InputError(
-        'pageSize',
-        `expected an integer from 1 to 500, got ${JSON.stringify(input.pageSize)}`,
-      );
-    }
-    o.pageSize = input.pageSize;
-  }
-  if (input.fields !== undefined) {
-    if (typeof input.fields !== 'string' || !FIELDS.test(input.fields)) {
-      throw new InputError(
-        'fields',
-        'expected "*" or a comma-separated list of field names such as infra_host_total_cost',
-      );
-    }
-    o.fields = input.fields;
-  }
-  if (input.tagBreakdownKeys !== undefined) {
-    o.tagBreakdownKeys = stringList(
-      'tagBreakdownKeys',
-      input.tagBreakdownKeys,
-      TAG_KEY,
-      'tag keys such as "team"',
-    );
-  }
-  if (input.sortDirection !== undefined) {
-    if (input.sortDirection !== 'asc' && input.sortDirection !== 'desc') {
-      throw new InputError('sortDirection', 'expected "asc" or "desc"');
-    }
-    o.sortDirection = input.sortDirection;
-  }
-  if (input.sortName !== undefined) {
-    if (typeof input.sortName !== 'string' || !FAMILY.test(input.sortName)) {
-      throw new InputError('sortName', 'expected a billing dimension such as infra_host');
-    }
-    o.sortName = input.sortName;
-  }
-  return o;
-}
-
-function parseCategories(value: unknown, ctx: PlanContext): CategoryName[] {
-  if (value === undefined) return [...(ctx.defaultCategories ?? ctx.enabledCategories)];
-  if (value === 'all' || (Array.isArray(value) && value.length === 1 && value[0] === 'all')) {
-    return [...ctx.enabledCategories];
-  }
-  const accepted = `one of ${CATEGORY_NAMES.join(', ')}, or "all"`;
-  if (!Array.isArray(value) || value.length === 0)
-    throw new InputError('categories', `expected a list of ${accepted}`);
-  const out: CategoryName[] = [];
-  value.forEach((c, i) => {
-    if (!isCategoryName(c))
-      throw new InputError(`categories[${i}]`, `${JSON.stringify(c)} is not ${accepted}`);
-    if (!ctx.enabledCategories.includes(c)) {
-      throw new InputError(`categories[${i}]`, `"${c}" is not enabled in this deployment`);
-    }
-    if (!out.includes(c)) out.push(c);
-  });
-  return out;
-}
-
-/**
- * The accounts to run, in input order. A name given twice is run once (as a category named twice
- * is): running it twice would request and write the same windows from two branches.
- */
-function parseAccounts(value: unknown, ctx: PlanContext): AccountConfig[] {
-  const names = ctx.accounts.map((a) => a.name);
-  if (value === undefined) return [...ctx.accounts];
-  const list = Array.isArray(value) ? value : [value];
-  if (list.length === 0) throw new InputError('account', 'expected an account name');
-  if (list.length > MAX_LIST)
-    throw new InputError('account', `has ${list.length} entries; at most ${MAX_LIST}`);
-  const out: AccountConfig[] = [];
-  list.forEach((name, i) => {
-    const field = Array.isArray(value) ? `account[${i}]` : 'account';
-    if (typeof name !== 'string' || !ACCOUNT_NAME_PATTERN.test(name)) {
-      throw new InputError(
-        field,
-        `${JSON.stringify(name)} is not a valid account name (${ACCOUNT_NAME_FORM})`,
-      );
-    }
-    const account = ctx.accounts.find((a) => a.name === name);
-    if (!account)
-      throw new InputError(field, `"${name}" is not a configured account; configured: ${names.join(', ')}`);
-    if (!out.includes(account)) out.push(account);
-  });
-  return out;
-}
-
-/** The requested range: explicit `start`/`end`, or `lookback` back from `asOf` (default now). */
-function parseRange(input: RunInput, now: Date): { start: Date; end: Date; relative: boolean } {
-  if (input.start !== undefined || input.end !== undefined) {
-    if (input.lookback !== undefined)
-      throw new InputError('lookback', 'give either start/end or lookback, not both');
-    if (input.asOf !== undefined) {
-      throw new InputError(
-        'asOf',
-        'goes only with lookback, the schedule form {"lookback": "P3D", "asOf": "<time>"}; leave it out with start/end',
-      );
-    }
-    if (input.start === undefined)
-      throw new InputError('start', `required when end is given (${TIME_FORMS})`);
-    const start = parseTime('start', input.start);
-    const end = input.end === undefined ? now : parseTime('end', input.end);
-    if (end.getTime() <= start.getTime()) {
-      throw new InputError(
-        'end',
-        `${input.end ?? 'now'} is not after start ${input.start}; end is exclusive`,
-      );
-    }
-    return { start, end, relative: false };
-  }
-  const asOf = input.asOf === undefined ? now : parseTime('asOf', input.asOf);
-  const lookback = parseLookback('lookback', input.lookback ?? DEFAULT_LOOKBACK);
-  return { start: new Date(asOf.getTime() - lookback), end: asOf, relative: true };
-}
+// The options of an input alone, for callers that only need those.
+export { parseOptions } from './options.ts';
 
 const retentionReason = (def: CategoryDef) =>
   `older than Datadog's ${def.availability.retentionMonths}-month retention`;
@@ -377,21 +180,9 @@ function planCategory(def: CategoryDef, account: AccountConfig, start: Date, end
   return out;
 }
 
-/** Validates the input and plans the work items: one per (account, category, window). */
+/** Validates the input (see {@link parseRunInput}) and plans the work items: one per (account, category, window). */
 export function planRun(raw: unknown, ctx: PlanContext): Plan {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new InputError('input', 'expected a JSON object');
-  }
-  for (const key of Object.keys(raw)) {
-    if (!(INPUT_FIELDS as readonly string[]).includes(key)) {
-      throw new InputError(key, `is not an input field; accepted: ${INPUT_FIELDS.join(', ')}`);
-    }
-  }
-  const input = raw as RunInput;
-  const accounts = parseAccounts(input.account, ctx);
-  const categories = parseCategories(input.categories, ctx);
-  const options = parseOptions(input);
-  const range = parseRange(input, ctx.now);
+  const { accounts, categories, options, range } = parseRunInput(raw, ctx);
 
   const groups: Group[] = [];
   const skipped: Skipped[] = [];

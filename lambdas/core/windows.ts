@@ -1,5 +1,7 @@
+import * as z from 'zod/mini';
 import type { Window, WindowKind } from '../categories.ts';
 import { InputError } from '../shared/errors.ts';
+import { parseWith, problemCheck, show } from '../shared/schema.ts';
 import { partitionOf } from './layout.ts';
 
 /** The forms a user may type for `start` and `end` (all UTC). */
@@ -22,16 +24,12 @@ export const MAX_LOOKBACK_DAYS = 3660;
 const TIME_PATTERN =
   /^(\d{4})-(\d{2})(?:-(\d{2})(?:(?:T| T|\s)(\d{2})(?::(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(Z|[+-]00:?00)?)?)?$/;
 
-/**
- * Parses a user time in one of {@link TIME_FORMS} (full ISO timestamps at UTC are accepted too, for
- * the scheduler's time) into a UTC Date. Throws an InputError naming the field.
- */
-export function parseTime(field: string, value: unknown): Date {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new InputError(field, `expected a time in the form ${TIME_FORMS}, got ${describe(value)}`);
-  }
+/** The UTC time `value` names in one of {@link TIME_FORMS}, or why it names none. */
+function readTime(value: string): { time: Date } | { problem: string } {
+  if (value.trim() === '')
+    return { problem: `expected a time in the form ${TIME_FORMS}, got ${describe(value)}` };
   const match = TIME_PATTERN.exec(value.trim());
-  if (!match) throw new InputError(field, `"${value}" is not a time in the form ${TIME_FORMS}`);
+  if (!match) return { problem: `"${value}" is not a time in the form ${TIME_FORMS}` };
   const [, y, mo, d, h, mi, s] = match;
   const year = Number(y);
   const month = Number(mo);
@@ -40,28 +38,47 @@ export function parseTime(field: string, value: unknown): Date {
   const minute = mi === undefined ? 0 : Number(mi);
   const second = s === undefined ? 0 : Number(s);
   if (year < MIN_YEAR || year > MAX_YEAR) {
-    throw new InputError(
-      field,
-      `"${value}" has year ${y}; years are ${MIN_YEAR} to ${MAX_YEAR} (${TIME_FORMS})`,
-    );
+    return { problem: `"${value}" has year ${y}; years are ${MIN_YEAR} to ${MAX_YEAR} (${TIME_FORMS})` };
   }
   if (month < 1 || month > 12)
-    throw new InputError(field, `"${value}" has month ${mo}; months are 01 to 12 (${TIME_FORMS})`);
+    return { problem: `"${value}" has month ${mo}; months are 01 to 12 (${TIME_FORMS})` };
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (day < 1 || day > daysInMonth) {
-    throw new InputError(
-      field,
-      `"${value}" has day ${d}; ${y}-${mo} has days 01 to ${daysInMonth} (${TIME_FORMS})`,
-    );
+    return { problem: `"${value}" has day ${d}; ${y}-${mo} has days 01 to ${daysInMonth} (${TIME_FORMS})` };
   }
-  if (hour > 23) throw new InputError(field, `"${value}" has hour ${h}; hours are 00 to 23 (${TIME_FORMS})`);
-  if (minute > 59 || second > 59) throw new InputError(field, `"${value}" has an invalid minute or second`);
-  return new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  if (hour > 23) return { problem: `"${value}" has hour ${h}; hours are 00 to 23 (${TIME_FORMS})` };
+  if (minute > 59 || second > 59) return { problem: `"${value}" has an invalid minute or second` };
+  return { time: new Date(Date.UTC(year, month - 1, day, hour, minute, second)) };
+}
+
+/**
+ * A time as typed, in one of {@link TIME_FORMS} (full ISO timestamps at UTC are accepted too, for
+ * the scheduler's time); {@link timeOf} reads it.
+ */
+export const TimeText = z
+  .string({ error: (iss) => `expected a time in the form ${TIME_FORMS}, got ${describe(iss.input)}` })
+  .check(problemCheck(timeProblem));
+
+function timeProblem(value: string): string | undefined {
+  const read = readTime(value);
+  return 'problem' in read ? read.problem : undefined;
+}
+
+/** The UTC time a {@link TimeText} names. */
+export function timeOf(text: string): Date {
+  const read = readTime(text);
+  if ('problem' in read) throw new InputError('time', read.problem);
+  return read.time;
+}
+
+/** Parses a user time (see {@link TimeText}) into a UTC Date. Throws an InputError naming the field. */
+export function parseTime(field: string, value: unknown): Date {
+  return timeOf(parseWith(TimeText, value, field, (name, message) => new InputError(name, message)));
 }
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  return JSON.stringify(value) ?? String(value);
+  return show(value);
 }
 
 export function startOfDay(t: Date): Date {
@@ -127,29 +144,43 @@ export function windowsFor(kind: WindowKind, start: Date, end: Date): Window[] {
 }
 
 const DURATION = /^P(?:(\d+)D)?(?:T(\d+)H)?$/;
+const LOOKBACK_FORM = 'an ISO 8601 duration in days or hours';
+
+/** Hours of an ISO 8601 duration in days and hours only, or undefined when `value` is not one (or is zero). */
+function lookbackHours(value: string): number | undefined {
+  const match = DURATION.exec(value);
+  if (!match || (match[1] === undefined && match[2] === undefined)) return undefined;
+  const hours = Number(match[1] ?? 0) * 24 + Number(match[2] ?? 0);
+  return hours === 0 ? undefined : hours;
+}
 
 /**
- * ISO 8601 durations in days and hours only (`P3D`, `PT72H`, `P1DT12H`): enough for lookbacks. At
- * most {@link MAX_LOOKBACK_DAYS}, so a huge value is refused instead of overflowing a Date.
+ * A lookback: an ISO 8601 duration in days and hours only (`P3D`, `PT72H`, `P1DT12H`), enough for
+ * lookbacks. At most {@link MAX_LOOKBACK_DAYS}, so a huge value is refused instead of overflowing a
+ * Date; {@link lookbackMs} reads it.
  */
+export const LookbackText = z
+  .string({
+    error: (iss) => `expected ${LOOKBACK_FORM} such as P3D or PT72H, got ${describe(iss.input)}`,
+  })
+  .check(
+    problemCheck((value: string) => {
+      const hours = lookbackHours(value);
+      if (hours === undefined)
+        return `expected ${LOOKBACK_FORM} such as P3D or PT72H, got ${describe(value)}`;
+      if (!(hours <= MAX_LOOKBACK_DAYS * 24)) {
+        return `expected ${LOOKBACK_FORM} of at most P${MAX_LOOKBACK_DAYS}D (such as P3D or PT72H), got ${describe(value)}`;
+      }
+      return undefined;
+    }),
+  );
+
+/** Milliseconds of a {@link LookbackText}. */
+export function lookbackMs(text: string): number {
+  return (lookbackHours(text) ?? Number.NaN) * 3_600_000;
+}
+
+/** Parses a lookback (see {@link LookbackText}) into milliseconds. Throws an InputError naming the field. */
 export function parseLookback(field: string, value: unknown): number {
-  const match = typeof value === 'string' ? DURATION.exec(value) : null;
-  if (
-    !match ||
-    (match[1] === undefined && match[2] === undefined) ||
-    Number(match[1] ?? 0) + Number(match[2] ?? 0) === 0
-  ) {
-    throw new InputError(
-      field,
-      `expected an ISO 8601 duration in days or hours such as P3D or PT72H, got ${describe(value)}`,
-    );
-  }
-  const hours = Number(match[1] ?? 0) * 24 + Number(match[2] ?? 0);
-  if (!(hours <= MAX_LOOKBACK_DAYS * 24)) {
-    throw new InputError(
-      field,
-      `expected an ISO 8601 duration in days or hours of at most P${MAX_LOOKBACK_DAYS}D (such as P3D or PT72H), got ${describe(value)}`,
-    );
-  }
-  return hours * 3_600_000;
+  return lookbackMs(parseWith(LookbackText, value, field, (name, message) => new InputError(name, message)));
 }

@@ -1,68 +1,115 @@
-import { CATEGORIES, type CategoryName, type CategoryOptions } from '../categories.ts';
+import * as z from 'zod/mini';
+import { CATEGORIES, type CategoryName } from '../categories.ts';
 import type { AccountConfig } from '../shared/config.ts';
 import type { RateLimitState } from '../shared/datadog-client.ts';
 import { InputError } from '../shared/errors.ts';
+import { orDefault, parseWith, show } from '../shared/schema.ts';
 import type { CommitOutcome } from './commit.ts';
-import { MAX_WINDOWS_PER_GROUP, parseOptions } from './plan.ts';
+import { PlannedOptionsSchema } from './options.ts';
+import { MAX_WINDOWS_PER_GROUP } from './plan.ts';
 import { MAX_YEAR, MIN_YEAR, nthWindowStart, windowOf } from './windows.ts';
 
+/** Longest cursor a work item may carry (Datadog's are record ids, far shorter). */
+export const MAX_CURSOR_LENGTH = 1_024;
+
+const count = () =>
+  z
+    .int({ error: (iss) => `expected a count: an integer from 0, got ${show(iss.input)}` })
+    .check(z.minimum(0));
+const isIso = (v: string) => !Number.isNaN(Date.parse(v));
+const STATUSES = ['pending', 'more', 'wait', 'done'] as const;
+const OUTCOMES = ['', 'committed', 'superseded'] as const satisfies ReadonlyArray<'' | CommitOutcome>;
+const notConfigured = (account: unknown) => `${show(account)} is not a configured account`;
+
 /**
- * One window of one category of one account, as it flows through the state machine's loop.
- * Small on purpose (payloads are capped at 256 KiB): counts and a cursor, never records.
- * No field is ever null: CDK drops nulls from state parameters, so "no cursor" is `''`.
+ * One window of one category of one account, as it flows through the state machine's loop, as a
+ * fetch function of `category` takes it. Small on purpose (payloads are capped at 256 KiB): counts
+ * and a cursor, never records. No field is ever null: CDK drops nulls from state parameters, so "no
+ * cursor" is `''`. Unknown fields are dropped.
  */
-export interface WorkItem {
-  runId: string;
-  executionId: string;
-  /** When the execution started (ISO): with `attempt`, orders fetches of a window, newest wins. */
-  executionStart: string;
-  /** The (child) execution's redrive count: a redriven window starts a fresh fetch. */
-  attempt: number;
-  account: string;
-  category: CategoryName;
-  /** Start of the first window of the item's group (ISO, UTC). */
-  groupStart: string;
-  /** Position of the window in its group: the window is `index` windows after `groupStart`. */
-  index: number;
-  /** Start of the window (ISO, UTC), derived from `groupStart` and `index`; `''` before the first call. */
-  windowStart: string;
-  options: CategoryOptions;
-  /** Cursor for the next page; `''` before the first page. */
-  cursor: string;
-  /** Next part number (= pages written so far for this window). */
-  part: number;
-  records: number;
-  bytes: number;
-  /** `pending` before the first call; `more` to call again now; `wait` to wait until `waitUntil` first. */
-  status: 'pending' | 'more' | 'wait' | 'done';
-  /** When the rate limit's window ends (ISO); '' unless `status` is `wait`. The Wait state waits until then. */
-  waitUntil: string;
-  /** How long that is from the invocation's end, in seconds (progress lines). */
-  waitSeconds: number;
-  /** Rate-limit waits handed to the state machine so far. */
-  waits: number;
-  /** Waits in a row without a page landing: too many is RateLimitedError. */
-  stalls: number;
-  /** Invocations in all executions. */
-  invocations: number;
-  /** The execution looping over the window now (`$$.Execution.Id`); '' before the first call. */
-  execution: string;
-  /** Invocations in that execution: at `budget`, the window moves on to a fresh execution. */
-  invocationsHere: number;
-  /** Invocations that execution may make for the window (from the definition; see infra/limits.ts). */
-  budget: number;
-  retries: number;
-  throttles: number;
-  /** False while Datadog may still restate the window (late usage, month not closed); set when done. */
-  final: boolean;
-  /** When the window's first invocation began; `''` before it. */
-  startedAt: string;
-  /** How far into the window the last page reached, 0 to 1, where the category tells (progress estimates). */
-  position: number;
-  /** Set when done: `committed` (readers see this fetch) or `superseded` (a newer fetch is committed). */
-  outcome: '' | CommitOutcome;
-  rateLimit?: RateLimitState;
+function workItemSchema(category: CategoryName) {
+  return z.object(
+    {
+      runId: z.string({ error: 'expected the run id (the execution name)' }),
+      executionId: z.string({ error: 'expected the execution id' }),
+      /** When the execution started (ISO): with `attempt`, orders fetches of a window, newest wins. */
+      executionStart: z
+        .string({ error: 'expected the execution start time (ISO 8601)' })
+        .check(z.refine(isIso)),
+      /** The (child) execution's redrive count: a redriven window starts a fresh fetch. */
+      attempt: z
+        .int({ error: "expected the execution's redrive count, 0 to 9999" })
+        .check(z.minimum(0), z.maximum(9_999)),
+      /** A configured account (checked by {@link parseWorkItem}, which knows them). */
+      account: z.string({ error: (iss) => notConfigured(iss.input) }),
+      category: z.literal(category, {
+        error: (iss) => `this function fetches ${category}, not ${show(iss.input)}`,
+      }),
+      /** Start of the first window of the item's group (ISO, UTC). */
+      groupStart: z
+        .string({ error: (iss) => `${show(iss.input)} is not the start of a ${category} window` })
+        .check(z.refine(isIso)),
+      /** Position of the window in its group: the window is `index` windows after `groupStart`. */
+      index: z
+        .int({ error: `expected a window index from 0 to ${MAX_WINDOWS_PER_GROUP - 1}` })
+        .check(z.minimum(0), z.maximum(MAX_WINDOWS_PER_GROUP - 1)),
+      /** Start of the window (ISO, UTC), derived from `groupStart` and `index`; `''` before the first call. */
+      windowStart: z
+        .string({ error: "expected '' or the window's start (ISO 8601)" })
+        .check(z.refine((v) => v === '' || isIso(v))),
+      /** Checked with the plan's own rules; none given, the defaults (as the plan would make them). */
+      options: orDefault(PlannedOptionsSchema, {}),
+      /** Cursor for the next page; `''` before the first page. */
+      cursor: z
+        .string({ error: `expected a cursor string of at most ${MAX_CURSOR_LENGTH} characters` })
+        .check(z.maxLength(MAX_CURSOR_LENGTH)),
+      /** Next part number (= pages written so far for this window). */
+      part: count(),
+      records: count(),
+      bytes: count(),
+      /** `pending` before the first call; `more` to call again now; `wait` to wait until `waitUntil` first. */
+      status: z.enum(STATUSES, { error: `expected one of ${STATUSES.join(', ')}` }),
+      /** When the rate limit's window ends (ISO); '' unless `status` is `wait`. The Wait state waits until then. */
+      waitUntil: z
+        .string({ error: "expected '' or the time the rate limit's window ends (ISO 8601)" })
+        .check(z.refine((v) => v === '' || isIso(v))),
+      /** How long that is from the invocation's end, in seconds (progress lines). */
+      waitSeconds: z.number({ error: 'expected seconds to wait: a number from 0' }).check(z.minimum(0)),
+      /** Rate-limit waits handed to the state machine so far. */
+      waits: count(),
+      /** Waits in a row without a page landing: too many is RateLimitedError. */
+      stalls: count(),
+      /** Invocations in all executions. */
+      invocations: count(),
+      /** The execution looping over the window now (`$$.Execution.Id`); '' before the first call. */
+      execution: z
+        .string({ error: 'expected the id of the execution looping over the window, or ""' })
+        .check(z.maxLength(2_048)),
+      /** Invocations in that execution: at `budget`, the window moves on to a fresh execution. */
+      invocationsHere: count(),
+      /** Invocations that execution may make for the window (from the definition; see infra/limits.ts). */
+      budget: count(),
+      retries: count(),
+      throttles: count(),
+      /** False while Datadog may still restate the window (late usage, month not closed); set when done. */
+      final: z.boolean({ error: 'expected true or false' }),
+      /** When the window's first invocation began; `''` before it. */
+      startedAt: z
+        .string({ error: "expected '' or the time the window's fetch began (ISO 8601)" })
+        .check(z.refine((v) => v === '' || isIso(v))),
+      /** How far into the window the last page reached, 0 to 1, where the category tells (progress estimates). */
+      position: z
+        .number({ error: 'expected how far into the window the last page reached, 0 to 1' })
+        .check(z.minimum(0), z.maximum(1)),
+      /** Set when done: `committed` (readers see this fetch) or `superseded` (a newer fetch is committed). */
+      outcome: z.enum(OUTCOMES, { error: `expected one of '', ${OUTCOMES.slice(1).join(', ')}` }),
+      rateLimit: z.optional(z.custom<RateLimitState>()),
+    },
+    { error: 'expected a work item object' },
+  );
 }
+
+export type WorkItem = z.output<ReturnType<typeof workItemSchema>>;
 
 /**
  * A window's state before its first invocation: the state machine's window Map starts every item
@@ -104,23 +151,8 @@ export interface WindowResult {
   error?: { Error: string; Cause: string };
 }
 
-/** Longest cursor a work item may carry (Datadog's are record ids, far shorter). */
-export const MAX_CURSOR_LENGTH = 1_024;
-
-const COUNTS = [
-  'part',
-  'records',
-  'bytes',
-  'waits',
-  'stalls',
-  'invocations',
-  'invocationsHere',
-  'budget',
-  'retries',
-  'throttles',
-] as const;
-const STATUSES: ReadonlyArray<WorkItem['status']> = ['pending', 'more', 'wait', 'done'];
-const isIso = (v: unknown): v is string => typeof v === 'string' && !Number.isNaN(Date.parse(v));
+/** Built once per category (a fetch function fetches one). */
+const schemas = new Map<CategoryName, ReturnType<typeof workItemSchema>>();
 
 /**
  * A fetch function's input, checked with the plan's own rules before anything is fetched or written:
@@ -131,31 +163,22 @@ export function parseWorkItem(
   raw: unknown,
   ctx: { category: CategoryName; accounts: readonly AccountConfig[]; now: Date },
 ): WorkItem {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new InputError('item', 'expected a work item object');
-  }
-  const item = raw as WorkItem;
-  if (item.category !== ctx.category) {
-    throw new InputError(
-      'category',
-      `this function fetches ${ctx.category}, not ${JSON.stringify(item.category)}`,
-    );
-  }
+  const schema = schemas.get(ctx.category) ?? workItemSchema(ctx.category);
+  schemas.set(ctx.category, schema);
+  const item = parseWith(schema, raw, 'item', (field, message) => new InputError(field, message));
+  // What the schema cannot know: the deployment's accounts, and now.
   if (!ctx.accounts.some((a) => a.name === item.account)) {
-    throw new InputError('account', `${JSON.stringify(item.account)} is not a configured account`);
+    throw new InputError('account', notConfigured(item.account));
   }
   const kind = CATEGORIES[ctx.category].window;
-  const start = new Date(item.groupStart);
-  if (!isIso(item.groupStart) || windowOf(kind, start).start !== start.toISOString()) {
+  const groupStart = new Date(item.groupStart);
+  if (windowOf(kind, groupStart).start !== groupStart.toISOString()) {
     throw new InputError(
       'groupStart',
-      `${JSON.stringify(item.groupStart)} is not the start of a ${ctx.category} window`,
+      `${show(item.groupStart)} is not the start of a ${ctx.category} window`,
     );
   }
-  if (!Number.isInteger(item.index) || item.index < 0 || item.index >= MAX_WINDOWS_PER_GROUP) {
-    throw new InputError('index', `expected a window index from 0 to ${MAX_WINDOWS_PER_GROUP - 1}`);
-  }
-  const windowStart = nthWindowStart(kind, start, item.index);
+  const windowStart = nthWindowStart(kind, groupStart, item.index);
   const year = windowStart.getUTCFullYear();
   if (year < MIN_YEAR || year > MAX_YEAR || windowStart.getTime() > ctx.now.getTime()) {
     throw new InputError(
@@ -163,47 +186,5 @@ export function parseWorkItem(
       `window ${windowStart.toISOString()} is not one Datadog can have: years ${MIN_YEAR}–${MAX_YEAR}, not in the future`,
     );
   }
-  if (typeof item.cursor !== 'string' || item.cursor.length > MAX_CURSOR_LENGTH) {
-    throw new InputError('cursor', `expected a cursor string of at most ${MAX_CURSOR_LENGTH} characters`);
-  }
-  for (const field of COUNTS) {
-    const n = item[field];
-    if (!Number.isSafeInteger(n) || n < 0) {
-      throw new InputError(field, `expected a count: an integer from 0, got ${JSON.stringify(n)}`);
-    }
-  }
-  if (!STATUSES.includes(item.status)) {
-    throw new InputError('status', `expected one of ${STATUSES.join(', ')}`);
-  }
-  if (!isIso(item.executionStart)) {
-    throw new InputError('executionStart', 'expected the execution start time (ISO 8601)');
-  }
-  if (!Number.isInteger(item.attempt) || item.attempt < 0 || item.attempt > 9_999) {
-    throw new InputError('attempt', "expected the execution's redrive count, 0 to 9999");
-  }
-  if (typeof item.execution !== 'string' || item.execution.length > 2_048) {
-    throw new InputError('execution', 'expected the id of the execution looping over the window, or ""');
-  }
-  if (item.waitUntil !== '' && !isIso(item.waitUntil)) {
-    throw new InputError('waitUntil', "expected '' or the time the rate limit's window ends (ISO 8601)");
-  }
-  if (typeof item.position !== 'number' || !(item.position >= 0 && item.position <= 1)) {
-    throw new InputError('position', 'expected how far into the window the last page reached, 0 to 1');
-  }
-  if (item.startedAt !== '' && !isIso(item.startedAt)) {
-    throw new InputError('startedAt', "expected '' or the time the window's fetch began (ISO 8601)");
-  }
-  let options: CategoryOptions;
-  try {
-    // The plan writes "no tag breakdown" as an empty list, which the execution input may not say.
-    const { tagBreakdownKeys, ...given } = (item.options ?? {}) as Parameters<typeof parseOptions>[0];
-    const keys = Array.isArray(tagBreakdownKeys) && tagBreakdownKeys.length === 0 ? {} : { tagBreakdownKeys };
-    options = parseOptions({ ...given, ...keys } as Parameters<typeof parseOptions>[0]);
-  } catch (error) {
-    if (error instanceof InputError) {
-      throw new InputError(`options.${error.field}`, error.message.slice(error.field.length + 2));
-    }
-    throw error;
-  }
-  return { ...item, options };
+  return item;
 }

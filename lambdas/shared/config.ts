@@ -1,3 +1,4 @@
+import * as z from 'zod/mini';
 import { CATEGORY_NAMES, type CategoryName, isCategoryName } from '../categories.ts';
 import {
   commitKey,
@@ -8,14 +9,8 @@ import {
   runOutputKey,
 } from '../core/layout.ts';
 import { ConfigError } from './errors.ts';
-import { type DatadogSite, isDatadogSite } from './sites.ts';
-
-/** A configured Datadog account: its name in S3 partitions, its secret, its site. */
-export interface AccountConfig {
-  name: string;
-  secretName: string;
-  site: DatadogSite;
-}
+import { list, parseWith, problemCheck } from './schema.ts';
+import { DATADOG_SITES } from './sites.ts';
 
 /** Account names become S3 partition values: lower-case letters, digits, `-` and `_`. */
 export const MAX_ACCOUNT_NAME_LENGTH = 63;
@@ -89,68 +84,108 @@ export function prefixLengthProblem(prefix: string): string | undefined {
   return `is ${bytes} characters long; at most ${MAX_PREFIX_LENGTH} (keys add up to ${MAX_KEY_SUFFIX_BYTES} bytes after it, within S3's ${MAX_S3_KEY_BYTES}-byte key limit)`;
 }
 
-export interface LambdaConfig {
-  bucket: string;
-  prefix: string;
-  accounts: AccountConfig[];
-  enabledCategories: CategoryName[];
+/**
+ * A prefix that is safe (see {@link isSafePrefix}) and short enough (see {@link prefixLengthProblem});
+ * `unsafe` is what each input says of an unsafe one.
+ */
+export function prefixSchema(unsafe: string) {
+  return z
+    .string({ error: unsafe })
+    .check(z.refine(isSafePrefix, { error: unsafe, abort: true }), problemCheck(prefixLengthProblem));
 }
 
-function required(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
-  if (value === undefined || value === '') throw new ConfigError(`environment variable ${name} is not set`);
-  return value;
-}
+const account = z.object(
+  {
+    name: z.string({ error: `must be ${ACCOUNT_NAME_FORM}` }).check(z.regex(ACCOUNT_NAME_PATTERN)),
+    secretName: z.string({ error: 'must be the name of a Secrets Manager secret' }).check(z.minLength(1)),
+    site: z.enum(DATADOG_SITES, { error: 'must be one of the Datadog sites' }),
+  },
+  { error: 'must be an object {name, secretName, site}' },
+);
 
-export function parseAccounts(json: string, source: string): AccountConfig[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    throw new ConfigError(`${source} is not valid JSON`);
-  }
-  if (!Array.isArray(parsed) || parsed.length === 0) {
-    throw new ConfigError(`${source} must be a non-empty array of {name, secretName, site}`);
-  }
-  if (parsed.length > MAX_ACCOUNTS) {
-    throw new ConfigError(
-      `${source} lists ${parsed.length} accounts; at most ${MAX_ACCOUNTS}, so a run of all of them stays within Step Functions' payload limit. Deploy another stack for more.`,
-    );
-  }
-  const names = new Set<string>();
-  return parsed.map((entry, i) => {
-    const e = entry as Partial<AccountConfig>;
-    if (typeof e.name !== 'string' || !ACCOUNT_NAME_PATTERN.test(e.name)) {
-      throw new ConfigError(`${source}[${i}].name must be ${ACCOUNT_NAME_FORM}`);
-    }
-    if (names.has(e.name)) throw new ConfigError(`${source}[${i}].name "${e.name}" is configured twice`);
-    names.add(e.name);
-    if (typeof e.secretName !== 'string' || e.secretName === '') {
-      throw new ConfigError(`${source}[${i}].secretName must be the name of a Secrets Manager secret`);
-    }
-    if (!isDatadogSite(e.site))
-      throw new ConfigError(`${source}[${i}].site must be one of the Datadog sites`);
-    return { name: e.name, secretName: e.secretName, site: e.site };
-  });
-}
+/**
+ * The configured accounts, as the deployment settings (`accounts`) and the Lambda environment
+ * (`DD_ACCOUNTS`) give them: at most {@link MAX_ACCOUNTS}, names unique.
+ */
+export const AccountsSchema = list(account, {
+  notAList: 'must be a non-empty array of {name, secretName, site}',
+  max: MAX_ACCOUNTS,
+  tooLong: (n) =>
+    `lists ${n} accounts; at most ${MAX_ACCOUNTS}, so a run of all of them stays within Step Functions' payload limit. Deploy another stack for more.`,
+}).check(
+  z.superRefine((accounts, ctx) => {
+    const twice = accounts.findIndex((a, i) => accounts.findIndex((b) => b.name === a.name) < i);
+    if (twice < 0) return;
+    const message = `"${accounts[twice]?.name}" is configured twice`;
+    ctx.addIssue({ code: 'custom', path: [twice, 'name'], message, input: accounts });
+  }),
+);
+
+/** A configured Datadog account: its name in S3 partitions, its secret, its site. */
+export type AccountConfig = z.output<typeof account>;
+
+/** Text that must be there: an unset variable and an empty one are both "not set". */
+const required = () => z.string({ error: 'is not set' }).check(z.minLength(1, { error: 'is not set' }));
+
+/** The Lambda environment the stack sets (infra/datadog-usage-stack.ts); other variables are ignored. */
+const LambdaEnvSchema = z.pipe(
+  z.object({
+    DATA_PREFIX: z._default(prefixSchema('is not a safe S3 prefix'), ''),
+    /** Comma-separated category names; unset, every category. */
+    ENABLED_CATEGORIES: z._default(
+      z.pipe(
+        z.string(),
+        z.transform((text, ctx): CategoryName[] => {
+          const names = text
+            .split(',')
+            .map((c) => c.trim())
+            .filter(Boolean);
+          const unknown = names.find((c) => !isCategoryName(c));
+          if (unknown !== undefined) {
+            ctx.issues.push({
+              code: 'custom',
+              message: `names an unknown category "${unknown}"`,
+              input: text,
+            });
+          }
+          return names as CategoryName[];
+        }),
+      ),
+      () => [...CATEGORY_NAMES],
+    ),
+    DATA_BUCKET: required(),
+    /** The accounts as JSON (see {@link AccountsSchema}). */
+    DD_ACCOUNTS: z.pipe(
+      z.pipe(
+        required(),
+        z.transform((text: string, ctx) => {
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            ctx.issues.push({ code: 'custom', message: 'is not valid JSON', input: text });
+            return z.NEVER;
+          }
+        }),
+      ),
+      AccountsSchema,
+    ),
+  }),
+  z.transform((env) => ({
+    bucket: env.DATA_BUCKET,
+    prefix: env.DATA_PREFIX,
+    accounts: env.DD_ACCOUNTS,
+    enabledCategories: env.ENABLED_CATEGORIES,
+  })),
+);
+
+export type LambdaConfig = z.output<typeof LambdaEnvSchema>;
 
 /** Read once at cold start; a missing or bad variable fails there, with its name. */
 export function readLambdaConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
-  const prefix = env.DATA_PREFIX ?? '';
-  if (!isSafePrefix(prefix)) throw new ConfigError('DATA_PREFIX is not a safe S3 prefix');
-  const tooLong = prefixLengthProblem(prefix);
-  if (tooLong) throw new ConfigError(`DATA_PREFIX ${tooLong}`);
-  const enabled = (env.ENABLED_CATEGORIES ?? CATEGORY_NAMES.join(','))
-    .split(',')
-    .map((c) => c.trim())
-    .filter(Boolean);
-  for (const c of enabled) {
-    if (!isCategoryName(c)) throw new ConfigError(`ENABLED_CATEGORIES names an unknown category "${c}"`);
-  }
-  return {
-    bucket: required(env, 'DATA_BUCKET'),
-    prefix,
-    accounts: parseAccounts(required(env, 'DD_ACCOUNTS'), 'DD_ACCOUNTS'),
-    enabledCategories: enabled as CategoryName[],
-  };
+  return parseWith(
+    LambdaEnvSchema,
+    env,
+    'environment',
+    (field, message) => new ConfigError(`${field} ${message}`),
+  );
 }

@@ -1,19 +1,54 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import * as z from 'zod/mini';
 import { SecretError } from './errors.ts';
 import { keyFormatProblem } from './key-format.ts';
-import { type DatadogSite, isDatadogSite } from './sites.ts';
-
-export interface DatadogKeys {
-  apiKey: string;
-  appKey: string;
-  site: DatadogSite;
-}
+import { orDefault, parseWith, problemCheck, show } from './schema.ts';
+import { DATADOG_SITES, type DatadogSite, DEFAULT_SITE } from './sites.ts';
 
 export type KeyLoader = (secretName: string, defaultSite: DatadogSite) => Promise<DatadogKeys>;
 
 /** The command that creates the secret, as the errors below suggest it. */
 export const createSecretHint = (name: string) =>
   `Create it with: aws secretsmanager create-secret --name ${name} --secret-string '{"apiKey":"<DD_API_KEY>","appKey":"<DD_APP_KEY>","site":"datadoghq.com"}'`;
+
+/** A key that can travel in a header (see key-format.ts); `problem` names the field, never the key. */
+const sendable = (problem: (format: string) => string) =>
+  z.string().check(
+    problemCheck((key: string) => {
+      const format = keyFormatProblem(key);
+      return format === undefined ? undefined : problem(format);
+    }),
+  );
+
+/**
+ * The secret's JSON, `{apiKey, appKey, site}` (other fields ignored): both keys present, then both
+ * sendable, then the site (default: the account's). Messages name the secret and the field, never a
+ * value.
+ */
+function secretSchema(secretName: string, defaultSite: DatadogSite) {
+  const hint = createSecretHint(secretName);
+  const present = (field: string) => {
+    const message = `secret ${secretName} has no ${field} string. ${hint}`;
+    return z.string({ error: message }).check(z.trim(), z.minLength(1, { error: message }));
+  };
+  return z.pipe(
+    z.looseObject(
+      { apiKey: present('apiKey'), appKey: present('appKey') },
+      { error: `secret ${secretName} is not a JSON object of {apiKey, appKey, site}. ${hint}` },
+    ),
+    z.object({
+      apiKey: sendable((format) => `secret ${secretName}: apiKey ${format}`),
+      appKey: sendable((format) => `secret ${secretName}: appKey ${format}`),
+      site: orDefault(
+        z.enum(DATADOG_SITES, { error: `secret ${secretName} names an unknown Datadog site` }),
+        defaultSite,
+      ),
+    }),
+  );
+}
+
+/** Datadog keys and their site, from a secret or the environment. */
+export type DatadogKeys = z.output<ReturnType<typeof secretSchema>>;
 
 /** Parses `{apiKey, appKey, site}`. Error messages name the secret and the field, never a value. */
 export function parseSecret(
@@ -25,33 +60,15 @@ export function parseSecret(
   try {
     parsed = JSON.parse(raw ?? '');
   } catch {
-    throw new SecretError(
-      `secret ${secretName} is not a JSON object of {apiKey, appKey, site}. ${createSecretHint(secretName)}`,
-    );
+    // Not JSON: the object schema refuses it with its message.
+    parsed = undefined;
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new SecretError(
-      `secret ${secretName} is not a JSON object of {apiKey, appKey, site}. ${createSecretHint(secretName)}`,
-    );
-  }
-  const s = parsed as Record<string, unknown>;
-  for (const field of ['apiKey', 'appKey']) {
-    if (typeof s[field] !== 'string' || (s[field] as string).trim() === '') {
-      throw new SecretError(`secret ${secretName} has no ${field} string. ${createSecretHint(secretName)}`);
-    }
-  }
-  const apiKey = (s.apiKey as string).trim();
-  const appKey = (s.appKey as string).trim();
-  for (const [field, key] of [
-    ['apiKey', apiKey],
-    ['appKey', appKey],
-  ] as const) {
-    const problem = keyFormatProblem(key);
-    if (problem) throw new SecretError(`secret ${secretName}: ${field} ${problem}`);
-  }
-  const site = s.site ?? defaultSite;
-  if (!isDatadogSite(site)) throw new SecretError(`secret ${secretName} names an unknown Datadog site`);
-  return { apiKey, appKey, site };
+  return parseWith(
+    secretSchema(secretName, defaultSite),
+    parsed,
+    '',
+    (_, message) => new SecretError(message),
+  );
 }
 
 /** Reads secrets from Secrets Manager, cached per container for `ttlMs` (default 5 minutes). */
@@ -81,14 +98,24 @@ export function secretsManagerLoader(
   };
 }
 
-/** Local runs: `DD_API_KEY`, `DD_APP_KEY` and optional `DD_SITE`, or undefined when not set. */
+/**
+ * Local runs' keys: `DD_API_KEY` and `DD_APP_KEY` as they are (not trimmed) and `DD_SITE` (default
+ * `datadoghq.com`). Other variables are ignored.
+ */
+const KeysEnvSchema = z.pipe(
+  z.object({
+    DD_SITE: z._default(
+      z.enum(DATADOG_SITES, { error: (iss) => `${show(iss.input)} is not a Datadog site` }),
+      DEFAULT_SITE,
+    ),
+    DD_API_KEY: sendable((format) => format),
+    DD_APP_KEY: sendable((format) => format),
+  }),
+  z.transform((env): DatadogKeys => ({ apiKey: env.DD_API_KEY, appKey: env.DD_APP_KEY, site: env.DD_SITE })),
+);
+
+/** Local runs: `DD_API_KEY`, `DD_APP_KEY` and optional `DD_SITE`, or undefined when a key is not set. */
 export function keysFromEnv(env: NodeJS.ProcessEnv = process.env): DatadogKeys | undefined {
   if (!env.DD_API_KEY || !env.DD_APP_KEY) return undefined;
-  const site = env.DD_SITE ?? 'datadoghq.com';
-  if (!isDatadogSite(site)) throw new SecretError(`DD_SITE "${site}" is not a Datadog site`);
-  for (const name of ['DD_API_KEY', 'DD_APP_KEY'] as const) {
-    const problem = keyFormatProblem(env[name] as string);
-    if (problem) throw new SecretError(`${name} ${problem}`);
-  }
-  return { apiKey: env.DD_API_KEY, appKey: env.DD_APP_KEY, site };
+  return parseWith(KeysEnvSchema, env, '', (field, message) => new SecretError(`${field} ${message}`));
 }

@@ -17,7 +17,9 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import * as z from 'zod/mini';
 import type { ScheduleSettings } from '../../infra/config.ts';
+import { RunInputSchema } from '../../lambdas/core/run-input.ts';
 import type { RunOutput } from '../../lambdas/core/summarize.ts';
 import { addMonths, startOfMonth } from '../../lambdas/core/windows.ts';
 import { consoleLink } from '../backfill.ts';
@@ -278,16 +280,18 @@ export async function checkSchedules(
   return { checks, expressions };
 }
 
-/** Scheduled runs carry the schedule's relative input, `{lookback, asOf}`. */
+/** Scheduled runs carry the schedule's relative input, `{lookback, asOf}` (read as the Plan reads it). */
 function isScheduled(input: string | undefined): { asOf: string } | undefined {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(input ?? '') as { asOf?: unknown; lookback?: unknown };
-    return typeof parsed.asOf === 'string' && typeof parsed.lookback === 'string'
-      ? { asOf: parsed.asOf }
-      : undefined;
+    parsed = JSON.parse(input ?? '');
   } catch {
     return undefined;
   }
+  const read = z.safeParse(RunInputSchema, parsed);
+  return read.success && typeof read.data.lookback === 'string' && read.data.asOf !== undefined
+    ? { asOf: read.data.asOf }
+    : undefined;
 }
 
 /** The newest execution among the last {@link EXECUTIONS_SCANNED} that a schedule started. */
