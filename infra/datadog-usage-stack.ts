@@ -178,7 +178,7 @@ export class DatadogUsageStack extends Stack {
       deadLetterQueue: schedules.deadLetterQueue,
       key,
       names,
-      ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
+      alarmEmail: settings.alarmEmail,
     });
 
     new AthenaLake(this, 'Athena', {

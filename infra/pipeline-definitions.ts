@@ -88,7 +88,7 @@ export function buildDefinitions(settings: LakeSettings): Definitions {
       runtime: Runtime.NODEJS_24_X,
       handler: 'index.handler',
       code: Code.fromInline('export const handler = async () => {};'),
-      ...(timeout ? { timeout } : {}),
+      timeout,
     });
   const fetchFunctions: Partial<Record<CategoryName, IFunction>> = {};
   for (const category of settings.categories) {

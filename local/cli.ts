@@ -102,7 +102,7 @@ function progressLine(p: Progress, eta: EtaEstimator): string {
     pages: p.pages,
     done: p.status === 'done',
     position: p.position,
-    ...(p.rateLimit ? { rateLimit: p.rateLimit } : {}),
+    rateLimit: p.rateLimit,
   });
   const state =
     p.status === 'done'
@@ -212,7 +212,7 @@ export async function main(argv: string[]): Promise<number> {
       settings: { mapConcurrency, windowConcurrency, categories },
       accounts: [{ name: account, secretName: 'local', site: keys.site }],
       keys,
-      ...(datadogUrl ? { datadogUrl } : {}),
+      datadogUrl,
       s3,
       bucket,
       prefix,

@@ -223,7 +223,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         records: item.records,
         waitSeconds: item.waitSeconds,
         position: item.position,
-        ...(item.rateLimit ? { rateLimit: item.rateLimit } : {}),
+        rateLimit: item.rateLimit,
       });
     }
     return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result };

@@ -233,7 +233,7 @@ export function localS3Client(endpoint: string): S3Client {
         ? {
             accessKeyId: env.AWS_ACCESS_KEY_ID,
             secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-            ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+            sessionToken: env.AWS_SESSION_TOKEN,
           }
         : LOCAL_S3_CREDENTIALS,
   });

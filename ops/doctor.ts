@@ -327,8 +327,8 @@ export async function main(argv: string[], overrides: Partial<DoctorDeps> = {}):
     const client = (keys: DatadogKeys) =>
       new DatadogClient({
         ...keys,
-        ...(datadogUrl ? { baseUrlOverride: datadogUrl } : {}),
-        ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+        baseUrlOverride: datadogUrl,
+        dispatcher: deps.dispatcher,
         headersTimeoutMs: 15_000,
         bodyTimeoutMs: 30_000,
         maxRetries: 1,

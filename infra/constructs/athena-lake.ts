@@ -12,6 +12,7 @@ import {
 import { Construct } from 'constructs';
 import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
 import { rootOf, windowsTableLocation } from '../../lambdas/core/layout.ts';
+import { EXAMPLE_QUERIES } from '../athena/example-queries.ts';
 import {
   type Column,
   committedViewSql,
@@ -28,7 +29,6 @@ import {
   windowsLocationTemplate,
 } from '../athena/tables.ts';
 import {
-  EXAMPLE_QUERIES,
   HIVE_VIEW_TYPES,
   PRESTO_VIEW_TYPES,
   prestoViewOriginalText,

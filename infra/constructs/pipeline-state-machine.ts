@@ -29,7 +29,7 @@ import { Construct } from 'constructs';
 import type { CategoryName } from '../../lambdas/categories.ts';
 import { MAX_WINDOWS_PER_GROUP } from '../../lambdas/core/plan.ts';
 import { INITIAL_PROGRESS } from '../../lambdas/core/work-item.ts';
-import { invocationBudget, type State as StateJson } from '../limits.ts';
+import { invocationBudget, type State as StateJson } from '../history-budget.ts';
 
 export interface PipelineStateMachineProps {
   planFunction: IFunction;
@@ -101,7 +101,7 @@ function taskTimeout(fn: IFunction): { taskTimeout: Timeout } {
  * so the groups in flight do not retry in step. CDK's default retrier already covers
  * Lambda.ServiceException, AWSLambdaException, SdkClientException and ClientExecutionTimeoutException.
  * A fetch runs up to 30 times per window, so its attempts count against the child's history bound
- * (infra/limits.ts); a window that stays throttled fails alone, caught like any other window failure.
+ * (infra/history-budget.ts); a window that stays throttled fails alone, caught like any other window failure.
  */
 function retryLambdaThrottling(task: LambdaInvoke, maxAttempts = 6): void {
   task.addRetry({
@@ -413,7 +413,7 @@ export class PipelineStateMachine extends Construct {
       iteration: [json(route), ...tasks.map(json), json(check), json(pause)],
       once: [...(resume ? [json(resume)] : []), json(continueWindow), json(done)],
     });
-    return { route, ...(resume ? { resume } : {}), budget: loop.budget };
+    return { route, resume, budget: loop.budget };
   }
 
   /**

@@ -74,7 +74,7 @@ export interface FetchEvent {
   execution: {
     /** `$$.Execution.Id` of the execution looping over the window. */
     id: string;
-    /** Invocations this execution may make for the window before it moves on (infra/limits.ts). */
+    /** Invocations this execution may make for the window before it moves on (infra/history-budget.ts). */
     budget: number;
   };
 }
@@ -301,7 +301,7 @@ export async function fetchWindow(
       status: isFinal(def, window, new Date(item.startedAt)) ? 'final' : 'provisional',
       finalAfter: finalAfter(def, window),
       now: deps.now,
-      ...(signal ? { signal } : {}),
+      signal,
     });
     if (!('manifest' in completed) || completed.outcome === 'superseded') {
       log.info('a newer fetch was committed first: discarded', { removed: completed.removed.length });
@@ -360,7 +360,7 @@ export async function fetchWindow(
             fetched_at: deps.now().toISOString(),
             fetch_id: fetchId,
           },
-          ...(signal ? { signal } : {}),
+          signal,
         })) ??
         // Another invocation of this fetch wrote the page first: its page, and its cursor, stand.
         (await describePart(deps.s3, ref, fetchId, at, signal));

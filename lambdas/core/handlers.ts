@@ -67,11 +67,11 @@ export function createPlanHandler(source: RuntimeSource, defaultCategories?: rea
       accounts: rt.accounts,
       enabledCategories: rt.enabledCategories,
       executionId: event.executionId,
-      ...(event.executionStart ? { executionStart: event.executionStart } : {}),
+      executionStart: event.executionStart,
       runId: event.executionName,
       bucket: rt.bucket,
       prefix: rt.prefix,
-      ...(defaultCategories ? { defaultCategories } : {}),
+      defaultCategories,
     });
     rt.log.info('planned', {
       run_id: plan.runId,
@@ -114,7 +114,7 @@ export function createFetchHandler(category: CategoryName, source: RuntimeSource
       log: rt.log,
       limits: rt.limits,
       remainingMs: () => context.getRemainingTimeInMillis(),
-      ...(context.signal ? { signal: context.signal } : {}),
+      signal: context.signal,
       ledgerFor: (account) => {
         const ledger =
           ledgers.get(account) ??

@@ -44,7 +44,7 @@ export interface Group {
   last: number;
 }
 
-/** Windows per group: bounds each child execution's history (see infra/limits.ts). */
+/** Windows per group: bounds each child execution's history (see infra/history-budget.ts). */
 export const MAX_WINDOWS_PER_GROUP = 8;
 
 export interface Plan {

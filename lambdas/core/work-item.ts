@@ -87,7 +87,7 @@ function workItemSchema(category: CategoryName) {
         .check(z.maxLength(2_048)),
       /** Invocations in that execution: at `budget`, the window moves on to a fresh execution. */
       invocationsHere: count(),
-      /** Invocations that execution may make for the window (from the definition; see infra/limits.ts). */
+      /** Invocations that execution may make for the window (from the definition; see infra/history-budget.ts). */
       budget: count(),
       retries: count(),
       throttles: count(),

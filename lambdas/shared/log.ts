@@ -40,7 +40,7 @@ export function createPowertoolsLogger(
 ): PowertoolsLogger {
   const logger = new PowertoolsLogger({
     serviceName: options.serviceName ?? process.env.POWERTOOLS_SERVICE_NAME ?? LOCAL_SERVICE,
-    ...(options.persistentKeys ? { persistentKeys: options.persistentKeys } : {}),
+    persistentKeys: options.persistentKeys ?? {},
   });
   const sink = options.sink;
   if (sink) {
@@ -54,7 +54,7 @@ export function createPowertoolsLogger(
 
 /** A logger writing JSON lines to `sink` (tests capture them; the local runner passes its own). */
 export function createLogger(base: LogFields = {}, sink?: LogSink): Logger {
-  return fromPowertools(createPowertoolsLogger({ persistentKeys: base, ...(sink ? { sink } : {}) }));
+  return fromPowertools(createPowertoolsLogger({ persistentKeys: base, sink }));
 }
 
 /** A logger that drops everything: for tests and for the local runner's quiet mode. */

@@ -3,14 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AWS_FOCUS_TABLE, EXAMPLE_QUERIES } from '../../infra/athena/example-queries.ts';
+import { FOCUS_SERVICE_CATEGORIES } from '../../infra/athena/focus-services.ts';
 import { TABLES } from '../../infra/athena/tables.ts';
 import {
-  AWS_FOCUS_TABLE,
   DIALECTS,
-  EXAMPLE_QUERIES,
   FOCUS_MANDATORY_COLUMNS,
   FOCUS_NON_NULL_COLUMNS,
-  FOCUS_SERVICE_CATEGORIES,
   VIEWS,
 } from '../../infra/athena/views.ts';
 import { parseSettings } from '../../infra/config.ts';

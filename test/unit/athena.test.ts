@@ -2,6 +2,8 @@ import '../../local/node20.ts';
 import { readFileSync } from 'node:fs';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { EXAMPLE_QUERIES } from '../../infra/athena/example-queries.ts';
+import { FOCUS_SERVICES, parseFocusServices } from '../../infra/athena/focus-services.ts';
 import {
   committedViewSql,
   duckdbType,
@@ -15,15 +17,7 @@ import {
   tableLocation,
   WINDOWS_TABLE,
 } from '../../infra/athena/tables.ts';
-import {
-  EXAMPLE_QUERIES,
-  FOCUS_SERVICES,
-  PRESTO_VIEW_TYPES,
-  parseFocusServices,
-  prestoView,
-  renderView,
-  VIEWS,
-} from '../../infra/athena/views.ts';
+import { PRESTO_VIEW_TYPES, prestoView, renderView, VIEWS } from '../../infra/athena/views.ts';
 import { parseSettings } from '../../infra/config.ts';
 import { DEFAULT_PROJECTION_START } from '../../infra/constructs/athena-lake.ts';
 import { synthesizeStack } from '../../infra/definition.ts';
