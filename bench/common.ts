@@ -23,7 +23,7 @@ import {
   SIMULATOR_KEYS,
   type SimulatorOptions,
   startSimulator,
-} from '../local/simulator.ts';
+} from '../local/simulator/index.ts';
 
 /** The bench's fixed clock for data availability (windows, retention, provisional flags). */
 export const NOW = new Date('2026-11-26T12:00:00.000Z');

@@ -5,7 +5,7 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { SimulatorOptions } from '../local/simulator.ts';
+import type { SimulatorOptions } from '../local/simulator/index.ts';
 import { type Env, startEnv } from './common.ts';
 
 export interface ServersInfo {

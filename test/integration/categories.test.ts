@@ -13,7 +13,7 @@ import {
 } from '../../lambdas/core/windows.ts';
 import type { AccountConfig } from '../../lambdas/shared/config.ts';
 import { type LocalRunOptions, type LocalRunResult, runLocal } from '../../local/runner.ts';
-import type { SimulatorOptions } from '../../local/simulator.ts';
+import type { SimulatorOptions } from '../../local/simulator/index.ts';
 import { countIds, readLanded, startEnv, type TestEnv } from '../support/env.ts';
 
 const KEYS = { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' as const };

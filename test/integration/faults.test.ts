@@ -19,7 +19,7 @@ import { MAX_RATE_LIMIT_SECONDS, MAX_RESPONSE_BYTES } from '../../lambdas/shared
 import { createLogger } from '../../lambdas/shared/log.ts';
 import { type LocalRunOptions, type LocalRunResult, runLocal } from '../../local/runner.ts';
 import { localS3Client } from '../../local/s3-server.ts';
-import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator.ts';
+import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator/index.ts';
 import { countIds, getBytes, readLanded, startEnv, type TestEnv } from '../support/env.ts';
 import { recordFigures } from '../support/faults-report.ts';
 import { type FaultyS3Proxy, startFaultyS3Proxy } from '../support/faulty-s3-proxy.ts';

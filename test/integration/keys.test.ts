@@ -23,7 +23,7 @@ import { INITIAL_PROGRESS, type WorkItem } from '../../lambdas/core/work-item.ts
 import type { AccountConfig } from '../../lambdas/shared/config.ts';
 import { createLogger, silentLogger } from '../../lambdas/shared/log.ts';
 import { type LocalRunOptions, type Progress, runLocal } from '../../local/runner.ts';
-import { type SimulatorOptions, startSimulator } from '../../local/simulator.ts';
+import { type SimulatorOptions, startSimulator } from '../../local/simulator/index.ts';
 import { main as doctor } from '../../ops/doctor.ts';
 import { countIds, getBytes, listKeys, startEnv, type TestEnv } from '../support/env.ts';
 import { recordFigures } from '../support/faults-report.ts';

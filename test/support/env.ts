@@ -6,7 +6,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import type { CommitRecord, Manifest } from '../../lambdas/core/commit.ts';
 import { commitKeyOfPartition, fetchOfKey, parsePartitionKey } from '../../lambdas/core/layout.ts';
 import { type LocalS3, startS3Server } from '../../local/s3-server.ts';
-import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator.ts';
+import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator/index.ts';
 
 export interface TestEnv {
   sim: DatadogSimulator;
