@@ -1,7 +1,4 @@
 import '../local/node20.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   CATEGORIES,
@@ -14,49 +11,29 @@ import { DEFAULT_LIMITS, type FetchLimits } from '../lambdas/core/fetch-window.t
 import type { createFetchHandler, Runtime } from '../lambdas/core/handlers.ts';
 import { windowsFor } from '../lambdas/core/windows.ts';
 import { INITIAL_PROGRESS, type WorkItem } from '../lambdas/core/work-item.ts';
-import type { AccountConfig } from '../lambdas/shared/config.ts';
 import { type Logger, silentLogger } from '../lambdas/shared/log.ts';
-import type { DatadogKeys } from '../lambdas/shared/secrets.ts';
-import { type LocalS3, startS3Server } from '../local/s3-server.ts';
 import {
-  type DatadogSimulator,
-  SIMULATOR_KEYS,
-  type SimulatorOptions,
-  startSimulator,
-} from '../local/simulator.ts';
+  HARNESS_ACCOUNTS,
+  HARNESS_KEYS,
+  HARNESS_PREFIX,
+  type Harness,
+  startHarness,
+} from '../local/harness.ts';
+import type { DatadogSimulator, SimulatorOptions } from '../local/simulator/index.ts';
 
 /** The bench's fixed clock for data availability (windows, retention, provisional flags). */
 export const NOW = new Date('2026-11-26T12:00:00.000Z');
-export const KEYS: DatadogKeys = { ...SIMULATOR_KEYS, site: 'datadoghq.com' };
-export const ACCOUNTS: AccountConfig[] = [{ name: 'main', secretName: 'local', site: 'datadoghq.com' }];
-export const PREFIX = 'dd';
+/** The harness's keys, account and prefix: what the bench's runs and direct handler calls use. */
+export { HARNESS_ACCOUNTS as ACCOUNTS, HARNESS_KEYS as KEYS, HARNESS_PREFIX as PREFIX };
 export const HOURLY_PATH = CATEGORIES.hourly_usage.path;
 /** A limit no run of the bench reaches: sections that do not study rate limits use it. */
 export const NO_LIMIT = { limit: 1_000_000_000, periodSeconds: 60 };
 /** Lambda timeout as deployed for the fetch functions (infra/datadog-usage-stack.ts). */
 export const FETCH_TIMEOUT_MS = 300_000;
 
-export interface Env {
-  sim: DatadogSimulator;
-  s3: LocalS3;
-  close(): Promise<void>;
-}
-
-/** A simulator (clock fixed at NOW unless given) and an embedded S3 server on loopback, in a temp dir. */
-export async function startEnv(sim: SimulatorOptions = {}): Promise<Env> {
-  const directory = mkdtempSync(path.join(os.tmpdir(), 'lake-bench-'));
-  const [simulator, s3] = await Promise.all([
-    startSimulator({ now: () => NOW, ...sim }),
-    startS3Server({ directory, bucket: 'lake' }),
-  ]);
-  return {
-    sim: simulator,
-    s3,
-    close: async () => {
-      await Promise.all([simulator.close(), s3.close()]);
-      rmSync(directory, { recursive: true, force: true });
-    },
-  };
+/** The harness on the bench's clock: the simulator's data and every run's planner at NOW unless given. */
+export function startBenchHarness(sim: SimulatorOptions = {}): Promise<Harness> {
+  return startHarness({ sim: { now: () => NOW, ...sim }, run: { now: () => NOW }, tmpPrefix: 'lake-bench-' });
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -127,11 +104,11 @@ export function benchRuntime(opts: {
 }): Runtime {
   return {
     bucket: opts.bucket,
-    prefix: opts.prefix ?? PREFIX,
-    accounts: ACCOUNTS,
+    prefix: opts.prefix ?? HARNESS_PREFIX,
+    accounts: HARNESS_ACCOUNTS,
     enabledCategories: Object.keys(CATEGORIES) as CategoryName[],
     s3: opts.s3,
-    loadKeys: async () => KEYS,
+    loadKeys: async () => HARNESS_KEYS,
     clientOptions: { baseUrlOverride: opts.simUrl },
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     log: opts.log ?? silentLogger,
@@ -188,7 +165,7 @@ export function emptyS3Counts(): S3Counts {
 }
 
 /** Counts every command sent through `s3` (by operation, category and PUT bytes) from now on. */
-export function countS3(s3: S3Client, prefix = PREFIX): { counts: S3Counts; reset(): void } {
+export function countS3(s3: S3Client, prefix = HARNESS_PREFIX): { counts: S3Counts; reset(): void } {
   const state = { counts: emptyS3Counts() };
   const original = s3.send.bind(s3) as (command: unknown, ...rest: unknown[]) => Promise<unknown>;
   const categoryOf = (key: unknown): string => {
@@ -231,6 +208,22 @@ export function minRequests(records: number, pageSize: number): number {
 
 export function hourlyRecords(sim: DatadogSimulator, w: Window, options: CategoryOptions): number {
   return sim.expected('hourly_usage', CATEGORIES.hourly_usage.params(w, options)).length;
+}
+
+/** The hourly records the simulator holds for these windows, and the fewest requests that fetch them. */
+export function hourlyWork(
+  sim: DatadogSimulator,
+  windows: readonly Window[],
+  options: CategoryOptions,
+): { records: number; minimum: number } {
+  let records = 0;
+  let minimum = 0;
+  for (const w of windows) {
+    const n = hourlyRecords(sim, w, options);
+    records += n;
+    minimum += minRequests(n, options.pageSize);
+  }
+  return { records, minimum };
 }
 
 export function log(line: string): void {

@@ -21,21 +21,20 @@ import {
 import { type Plan, planRun } from '../lambdas/core/plan.ts';
 import { createLogger } from '../lambdas/shared/log.ts';
 import { createMetrics, METRICS } from '../lambdas/shared/metrics.ts';
-import { type Progress, runLocal } from '../local/runner.ts';
+import type { Harness } from '../local/harness.ts';
+import type { Progress } from '../local/runner.ts';
 import {
   ACCOUNTS,
   benchRuntime,
   countS3,
   driveWindow,
-  type Env,
-  KEYS,
   log,
   NO_LIMIT,
   NOW,
   PREFIX,
   round,
   type S3Counts,
-  startEnv,
+  startBenchHarness,
   workItem,
 } from './common.ts';
 import { HOURS_PER_MONTH, LAMBDA_MEMORY_MB, LOG_ESTIMATES, PRICES, S3_TIER } from './prices.ts';
@@ -258,7 +257,7 @@ interface DirectPass {
 }
 
 /** Drives every window of `plan` through the real handlers, one at a time, timing and counting each. */
-async function directPass(env: Env, input: Record<string, unknown>, runId: string): Promise<DirectPass> {
+async function directPass(env: Harness, input: Record<string, unknown>, runId: string): Promise<DirectPass> {
   let logBytes = 0;
   const logger = createLogger({}, (line) => {
     logBytes += Buffer.byteLength(line) + 1;
@@ -360,17 +359,9 @@ interface LocalCounts {
   groups: number;
 }
 
-async function localRun(env: Env, input: Record<string, unknown>, name: string): Promise<LocalCounts> {
+async function localRun(env: Harness, input: Record<string, unknown>, name: string): Promise<LocalCounts> {
   const perWindow = new Map<string, { invocations: number; waits: number }>();
-  const result = await runLocal({
-    input,
-    accounts: ACCOUNTS,
-    keys: KEYS,
-    datadogUrl: env.sim.url,
-    s3: env.s3.client,
-    bucket: env.s3.bucket,
-    prefix: PREFIX,
-    now: () => NOW,
+  const result = await env.run(input, {
     executionName: name,
     onProgress: (p: Progress) => {
       const key = `${p.category}|${p.windowStart}`;
@@ -495,7 +486,7 @@ export async function runCostModel(config: CostConfig): Promise<CostResult> {
 
   let first: { empty: LocalCounts; sample: LocalCounts; daily: LocalCounts } | undefined;
   for (const orgs of config.orgs) {
-    const env = await startEnv({ orgs, rateLimit: NO_LIMIT });
+    const env = await startBenchHarness({ orgs, rateLimit: NO_LIMIT });
     try {
       const measured =
         first && config.localRunsForFirstOrgsOnly

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { DEFAULT_OPTIONS } from '../lambdas/categories.ts';
-import { dayWindows, hourlyRecords, log, NO_LIMIT, NOW, startEnv } from './common.ts';
+import { dayWindows, hourlyRecords, log, NO_LIMIT, NOW, startBenchHarness } from './common.ts';
 import type { MemoryChildConfig, MemoryChildResult } from './memory-child.ts';
 
 export interface MemoryConfig {
@@ -90,7 +90,7 @@ export async function runMemory(config: MemoryConfig): Promise<MemoryResult> {
   const rows: MemoryRow[] = [];
   let baseline = 0;
   for (const [i, orgs] of config.orgs.entries()) {
-    const env = await startEnv({ orgs, rateLimit: NO_LIMIT });
+    const env = await startBenchHarness({ orgs, rateLimit: NO_LIMIT });
     try {
       const base: Omit<MemoryChildConfig, 'mode'> = {
         simUrl: env.sim.url,

@@ -11,21 +11,17 @@ import { writePart } from '../lambdas/core/page-writer.ts';
 /** The fixed-sleep loop's pages: one fetch, each page written once. */
 const LOOP_FETCH = fetchIdOf(new Date().toISOString(), 'fixed-sleep-loop', 0);
 
-import { runLocal } from '../local/runner.ts';
 import {
-  ACCOUNTS,
   addDaysIso,
   dayWindows,
   HOURLY_PATH,
-  hourlyRecords,
+  hourlyWork,
   KEYS,
   log,
-  minRequests,
   NOW,
-  PREFIX,
   round,
   sleep,
-  startEnv,
+  startBenchHarness,
 } from './common.ts';
 
 export interface RateLimitConfig {
@@ -145,17 +141,11 @@ export async function runRateLimit(
   const first = addDaysIso(config.lastDay, -(config.days - 1));
   const windows = dayWindows(first, config.days);
   const [env, loopEnv] = await Promise.all([
-    startEnv({ orgs: config.orgs, rateLimit }),
-    startEnv({ orgs: config.orgs, rateLimit }),
+    startBenchHarness({ orgs: config.orgs, rateLimit }),
+    startBenchHarness({ orgs: config.orgs, rateLimit }),
   ]);
   try {
-    let records = 0;
-    let minimumRequests = 0;
-    for (const w of windows) {
-      const n = hourlyRecords(env.sim, w, options);
-      records += n;
-      minimumRequests += minRequests(n, config.pageSize);
-    }
+    const { records, minimum: minimumRequests } = hourlyWork(env.sim, windows, options);
 
     let pipelineDone = false;
     let loop: ReturnType<typeof fixedSleepLoop> | undefined;
@@ -201,31 +191,27 @@ export async function runRateLimit(
     }, 5);
     let planStarted: number | undefined;
     let planStartedAt = 0;
-    const result = await runLocal({
-      input: {
+    const result = await env.run(
+      {
         account: 'main',
         categories: ['hourly_usage'],
         start: first,
         end: addDaysIso(config.lastDay, 1),
         pageSize: config.pageSize,
       },
-      accounts: ACCOUNTS,
-      keys: KEYS,
-      datadogUrl: env.sim.url,
-      s3: env.s3.client,
-      bucket: env.s3.bucket,
-      prefix: PREFIX,
-      now: () => {
-        if (planStarted === undefined) {
-          planStarted = performance.now();
-          planStartedAt = Date.now();
-          if (config.measureFixedSleep) loop = startLoop();
-        }
-        return NOW;
+      {
+        now: () => {
+          if (planStarted === undefined) {
+            planStarted = performance.now();
+            planStartedAt = Date.now();
+            if (config.measureFixedSleep) loop = startLoop();
+          }
+          return NOW;
+        },
+        executionName: 'bench-rate-limit',
+        ...(config.settings ? { settings: config.settings } : {}),
       },
-      executionName: 'bench-rate-limit',
-      ...(config.settings ? { settings: config.settings } : {}),
-    });
+    );
     const ended = performance.now();
     clearInterval(sampler);
     while (stamps.length < env.sim.requests.length) stamps.push(Date.now());

@@ -3,20 +3,14 @@
  * counted at the simulator, against the minimum ⌈records / 500⌉ per window.
  */
 import { DEFAULT_OPTIONS } from '../lambdas/categories.ts';
-import { runLocal } from '../local/runner.ts';
 import {
-  ACCOUNTS,
   addDaysIso,
   dayWindows,
   HOURLY_PATH,
-  hourlyRecords,
-  KEYS,
+  hourlyWork,
   log,
-  minRequests,
   NO_LIMIT,
-  NOW,
-  PREFIX,
-  startEnv,
+  startBenchHarness,
 } from './common.ts';
 
 export interface RequestsConfig {
@@ -46,32 +40,19 @@ export interface RequestsRow {
 export async function runRequests(config: RequestsConfig): Promise<RequestsRow[]> {
   const rows: RequestsRow[] = [];
   for (const [i, orgs] of config.orgs.entries()) {
-    const env = await startEnv({ orgs, rateLimit: NO_LIMIT });
+    const env = await startBenchHarness({ orgs, rateLimit: NO_LIMIT });
     try {
       for (const days of config.diagonal ? config.days.slice(i, i + 1) : config.days) {
         const first = addDaysIso(config.lastDay, -(days - 1));
         const end = addDaysIso(config.lastDay, 1);
         const before = env.sim.requests.length;
-        const result = await runLocal({
-          input: { account: 'main', categories: ['hourly_usage'], start: first, end },
-          accounts: ACCOUNTS,
-          keys: KEYS,
-          datadogUrl: env.sim.url,
-          s3: env.s3.client,
-          bucket: env.s3.bucket,
-          prefix: PREFIX,
-          now: () => NOW,
-          executionName: `bench-requests-${orgs}-${days}`,
-        });
+        const result = await env.run(
+          { account: 'main', categories: ['hourly_usage'], start: first, end },
+          { executionName: `bench-requests-${orgs}-${days}` },
+        );
         const sent = env.sim.requests.slice(before).filter((r) => r.path === HOURLY_PATH);
         const windows = dayWindows(first, days);
-        let records = 0;
-        let minimum = 0;
-        for (const w of windows) {
-          const n = hourlyRecords(env.sim, w, DEFAULT_OPTIONS);
-          records += n;
-          minimum += minRequests(n, DEFAULT_OPTIONS.pageSize);
-        }
+        const { records, minimum } = hourlyWork(env.sim, windows, DEFAULT_OPTIONS);
         const summary = result.output.output.categories.hourly_usage;
         if (summary?.records !== records) {
           throw new Error(

@@ -5,8 +5,9 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { SimulatorOptions } from '../local/simulator.ts';
-import { type Env, startEnv } from './common.ts';
+import type { Harness } from '../local/harness.ts';
+import type { SimulatorOptions } from '../local/simulator/index.ts';
+import { startBenchHarness } from './common.ts';
 
 export interface ServersInfo {
   simUrl: string;
@@ -65,7 +66,7 @@ export async function startRemoteServers(options: Omit<SimulatorOptions, 'now'>)
 
 if (process.env.BENCH_SERVERS && process.send && process.argv[1] === SELF) {
   const options = JSON.parse(process.env.BENCH_SERVERS) as Omit<SimulatorOptions, 'now'>;
-  const env: Env = await startEnv(options);
+  const env: Harness = await startBenchHarness(options);
   const send = (m: FromChild) => process.send?.(m);
   process.on('message', (m: ToChild) => {
     if (m.type === 'stats') {

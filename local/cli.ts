@@ -21,7 +21,7 @@ import { describeEstimate, EtaEstimator } from './eta.ts';
 import { INPUT_HELP, INPUT_OPTIONS, inputFromFlags } from './flags.ts';
 import { type Progress, runLocal } from './runner.ts';
 import { localS3Client, startS3Server } from './s3-server.ts';
-import { SIMULATOR_KEYS, startSimulator } from './simulator.ts';
+import { SIMULATOR_KEYS, startSimulator } from './simulator/index.ts';
 
 const HELP = `Usage: npm start -- [flags]
 

@@ -33,7 +33,7 @@ import { createS3Client } from '../lambdas/shared/s3.ts';
 import { type DatadogKeys, keysFromEnv, secretsManagerLoader } from '../lambdas/shared/secrets.ts';
 import { DEFAULT_SITE, isDatadogSite } from '../lambdas/shared/sites.ts';
 import { type LocalS3, localS3Client, startS3Server } from '../local/s3-server.ts';
-import { SIMULATOR_KEYS, startSimulator } from '../local/simulator.ts';
+import { SIMULATOR_KEYS, startSimulator } from '../local/simulator/index.ts';
 import { type AccountTarget, checkAccount } from './doctor/account.ts';
 import { type BucketTarget, checkBucket } from './doctor/bucket.ts';
 import { checkDeployment, type DeployedDeps, readStack, type StackOutputs } from './doctor/deployed.ts';

@@ -13,12 +13,20 @@ import { DEFAULT_LIMITS } from '../../lambdas/core/fetch-window.ts';
 import { createFetchHandler, type Runtime } from '../../lambdas/core/handlers.ts';
 import { addDays, addMonths, startOfDay, startOfMonth } from '../../lambdas/core/windows.ts';
 import { INITIAL_PROGRESS, type WorkItem } from '../../lambdas/core/work-item.ts';
-import type { AccountConfig } from '../../lambdas/shared/config.ts';
 import { InputError } from '../../lambdas/shared/errors.ts';
 import { silentLogger } from '../../lambdas/shared/log.ts';
 import { main } from '../../local/cli.ts';
-import { type LocalRunOptions, type LocalRunResult, runLocal } from '../../local/runner.ts';
-import { countIds, getBytes, listKeys, readLanded, startEnv, type TestEnv } from '../support/env.ts';
+import {
+  HARNESS_ACCOUNTS as ACCOUNTS,
+  countIds,
+  getBytes,
+  type Harness,
+  HARNESS_KEYS as KEYS,
+  listKeys,
+  readLanded,
+  startHarness,
+} from '../../local/harness.ts';
+import type { LocalRunResult } from '../../local/runner.ts';
 import { recordFigures } from '../support/faults-report.ts';
 
 // The definition only depends on the settings: synthesize it once per settings, not once per run.
@@ -36,8 +44,6 @@ vi.mock('../../infra/definition.ts', async (importOriginal) => {
   };
 });
 
-const KEYS = { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' as const };
-const ACCOUNTS: AccountConfig[] = [{ name: 'main', secretName: 'local', site: 'datadoghq.com' }];
 const NOW = new Date();
 const TODAY = startOfDay(NOW);
 const THIS_MONTH = startOfMonth(NOW);
@@ -58,10 +64,10 @@ const PAGE_SIZE_FORM = /pageSize: expected an integer from 1 to 500, got/;
 /** One prefix for every run: the definition is synthesized once (it depends on the prefix). */
 const PREFIX = 'bad';
 
-let env: TestEnv;
+let env: Harness;
 
 beforeAll(async () => {
-  env = await startEnv();
+  env = await startHarness({ run: { prefix: PREFIX, waitOverrideMs: 0, clientOptions: { baseDelayMs: 1 } } });
 });
 afterAll(async () => env.close());
 afterEach(() => {
@@ -113,21 +119,6 @@ async function refusal(run: Promise<LocalRunResult>): Promise<{ error?: Error; e
     (result) => ({ ended: result.output.execution_status }),
     (e: unknown) => ({ error: ((e as { cause?: Error }).cause ?? e) as Error }),
   );
-}
-
-function run(input: Record<string, unknown>, extra: Partial<LocalRunOptions> = {}): Promise<LocalRunResult> {
-  return runLocal({
-    input,
-    accounts: ACCOUNTS,
-    keys: KEYS,
-    datadogUrl: env.sim.url,
-    s3: env.s3.client,
-    bucket: env.s3.bucket,
-    prefix: PREFIX,
-    waitOverrideMs: 0,
-    clientOptions: { baseDelayMs: 1 },
-    ...extra,
-  });
 }
 
 function captureOutput(): string[] {
@@ -474,7 +465,7 @@ const SCHEDULE_CASES: InputCase[] = [
 describe('Bad input: the execution input is refused by the Plan step before any request', () => {
   it.each(EXECUTION_CASES)('%s', async (label, input, field, message) => {
     // Act
-    const seen = await observe(() => refusal(run(input)));
+    const seen = await observe(() => refusal(env.run(input)));
 
     // Assess
     const { error, ended } = seen.value;
@@ -491,7 +482,7 @@ describe('Bad input: the execution input is refused by the Plan step before any 
 describe('Bad input: the schedule input {lookback, asOf} is refused by the Plan step before any request', () => {
   it.each(SCHEDULE_CASES)('%s', async (label, input, field, message) => {
     // Act
-    const seen = await observe(() => refusal(run(input)));
+    const seen = await observe(() => refusal(env.run(input)));
 
     // Assess
     const { error, ended } = seen.value;
@@ -511,8 +502,8 @@ describe('An account named twice: run once', () => {
     const input = { ...BASE, ...RANGE };
 
     // Act: the account named twice on a range nothing has written yet, then once (the reference)
-    const twice = await observe(() => run({ ...input, account: ['main', 'main'] }));
-    const once = await observe(() => run(input));
+    const twice = await observe(() => env.run({ ...input, account: ['main', 'main'] }));
+    const once = await observe(() => env.run(input));
 
     // Assess
     recordFigures({
@@ -547,7 +538,7 @@ describe('Ranges beyond the 15-month retention: skipped windows, not requests', 
     const input = { ...BASE, start: day(start), end: day(addDays(start, 2)) };
 
     // Act
-    const seen = await observe(() => run(input));
+    const seen = await observe(() => env.run(input));
 
     // Assess
     const result = seen.value;
@@ -585,7 +576,7 @@ describe('Ranges beyond the 15-month retention: skipped windows, not requests', 
     };
 
     // Act
-    const seen = await observe(() => run(input));
+    const seen = await observe(() => env.run(input));
 
     // Assess
     const result = seen.value;
@@ -623,7 +614,7 @@ describe('Ranges beyond the 15-month retention: skipped windows, not requests', 
       end: day(addMonths(THIS_MONTH, -13)),
     };
     // Act
-    const seen = await observe(() => run(input));
+    const seen = await observe(() => env.run(input));
 
     // Assess
     const result = seen.value;

@@ -12,13 +12,16 @@ import {
   windowsFor,
 } from '../../lambdas/core/windows.ts';
 import type { AccountConfig } from '../../lambdas/shared/config.ts';
-import { type LocalRunOptions, type LocalRunResult, runLocal } from '../../local/runner.ts';
-import type { SimulatorOptions } from '../../local/simulator.ts';
-import { countIds, readLanded, startEnv, type TestEnv } from '../support/env.ts';
-
-const KEYS = { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' as const };
-const ACCOUNTS: AccountConfig[] = [{ name: 'main', secretName: 'local', site: 'datadoghq.com' }];
-const PREFIX = 'dd';
+import {
+  countIds,
+  type Harness,
+  HARNESS_KEYS as KEYS,
+  HARNESS_PREFIX as PREFIX,
+  readLanded,
+  startHarness,
+} from '../../local/harness.ts';
+import type { LocalRunResult } from '../../local/runner.ts';
+import type { SimulatorOptions } from '../../local/simulator/index.ts';
 
 // Ranges relative to the real clock, so the availability rules (retention, closing days, recent-only
 // categories) keep meaning the same thing whatever day the suite runs.
@@ -33,35 +36,21 @@ const LAST_MONTH = { start: day(addMonths(THIS_MONTH, -1)), end: day(THIS_MONTH)
 /** The last 2 full days (whole past days: the simulator's data for them no longer moves). */
 const LAST_TWO_DAYS = { start: day(addDays(TODAY, -2)), end: day(TODAY) };
 
-interface Input {
+type Input = {
   account: string;
   categories: CategoryName[];
   start: string;
   end: string;
   pageSize?: number;
-}
+};
 
 function withEnv(options: SimulatorOptions = {}) {
-  const ctx = {} as { env: TestEnv };
+  const ctx = {} as { env: Harness };
   beforeAll(async () => {
-    ctx.env = await startEnv(options);
+    ctx.env = await startHarness({ sim: options, run: { waitOverrideMs: 0 } });
   });
   afterAll(async () => ctx.env.close());
   return ctx;
-}
-
-function run(env: TestEnv, input: Input, extra: Partial<LocalRunOptions> = {}): Promise<LocalRunResult> {
-  return runLocal({
-    input: { ...input },
-    accounts: ACCOUNTS,
-    keys: KEYS,
-    datadogUrl: env.sim.url,
-    s3: env.s3.client,
-    bucket: env.s3.bucket,
-    prefix: PREFIX,
-    waitOverrideMs: 0,
-    ...extra,
-  });
 }
 
 function summaryOf(result: LocalRunResult, category: CategoryName): CategorySummary {
@@ -89,7 +78,7 @@ function skippedPartitions(kind: WindowKind, skipped: CategorySummary['skipped']
  * that the simulator served exactly those, and that each window's manifest matches its parts.
  */
 async function expectLandedExactlyOnce(
-  env: TestEnv,
+  env: Harness,
   result: LocalRunResult,
   category: CategoryName,
   input: Input,
@@ -181,7 +170,7 @@ describe('Categories: every category lands what the simulator served, exactly on
       };
 
       // Act
-      const result = await run(ctx.env, input);
+      const result = await ctx.env.run(input);
 
       // Assess: the run
       expect(result.output.execution_status).toBe('S_OK');
@@ -215,7 +204,7 @@ describe('Categories: errors name the cause', () => {
       const input: Input = { account: 'main', categories: ['historical_cost'], ...LAST_MONTH };
 
       // Act
-      const result = await run(ctx.env, input, { keys: { ...KEYS, apiKey: 'WRONG-API-KEY-5678' } });
+      const result = await ctx.env.run(input, { keys: { ...KEYS, apiKey: 'WRONG-API-KEY-5678' } });
 
       // Assess
       expect(result.output.execution_status).toBe('E_FAIL');
@@ -242,7 +231,7 @@ describe('Categories: errors name the cause', () => {
       };
 
       // Act
-      const result = await run(ctx.env, input);
+      const result = await ctx.env.run(input);
 
       // Assess: the run fails because of the cost category alone
       expect(result.output.execution_status).toBe('E_FAIL');
@@ -277,7 +266,7 @@ describe('Categories: errors name the cause', () => {
       };
 
       // Act
-      const result = await run(ctx.env, input);
+      const result = await ctx.env.run(input);
 
       // Assess
       expect(result.output.execution_status).toBe('E_FAIL');
@@ -306,7 +295,7 @@ describe('Categories: errors name the cause', () => {
       };
 
       // Act
-      const result = await run(ctx.env, input, { accounts, keys: { ...KEYS, site: 'ddog-gov.com' } });
+      const result = await ctx.env.run(input, { accounts, keys: { ...KEYS, site: 'ddog-gov.com' } });
 
       // Assess: skipped, not failed
       expect(result.output.execution_status).toBe('S_OK');
@@ -358,7 +347,7 @@ describe('Categories: errors name the cause', () => {
       const maxWaits = 2;
 
       // Act: no inline waits in the client or the function, so every 429 goes to a Wait state
-      const result = await run(ctx.env, input, {
+      const result = await ctx.env.run(input, {
         limits: { maxStalledWaits: maxWaits, maxInlineWaitSeconds: 0 },
         clientOptions: { maxInlineWaits: 0 },
       });
@@ -393,7 +382,7 @@ describe('Categories: errors name the cause', () => {
       const input: Input = { account: 'main', categories: ['usage_attribution'], ...LAST_MONTH };
 
       // Act
-      const result = await run(ctx.env, input, { clientOptions: { baseDelayMs: 1 } });
+      const result = await ctx.env.run(input, { clientOptions: { baseDelayMs: 1 } });
 
       // Assess
       expect(result.output.execution_status).toBe('S_OK');

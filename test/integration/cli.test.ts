@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../local/cli.ts';
-import { listKeys, startEnv, type TestEnv } from '../support/env.ts';
+import { type Harness, listKeys, startHarness } from '../../local/harness.ts';
 
 function captureOutput() {
   const lines: string[] = [];
@@ -16,11 +16,11 @@ function captureOutput() {
 }
 
 describe('Function: npm start (local/cli.ts)', () => {
-  let env: TestEnv;
+  let env: Harness;
   let dataDir: string;
 
   beforeAll(async () => {
-    env = await startEnv();
+    env = await startHarness();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'cli-data-'));
   });
   afterAll(async () => {

@@ -6,8 +6,8 @@ import { type CommitRecord, completeFetch, readCommit, swapCommit } from '../../
 import { fetchIdOf, type PartitionRef } from '../../lambdas/core/layout.ts';
 import { describePart, type IngestInfo, writePart } from '../../lambdas/core/page-writer.ts';
 import { windowOf } from '../../lambdas/core/windows.ts';
+import { listKeys } from '../../local/harness.ts';
 import { type LocalS3, startS3Server } from '../../local/s3-server.ts';
-import { listKeys } from '../support/env.ts';
 
 const WINDOW = windowOf('day', new Date('2026-09-01T00:00:00Z'));
 const fetchAt = (second: number) =>

@@ -7,10 +7,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
+import { listKeys } from '../../local/harness.ts';
 import { type LocalS3, startS3Server } from '../../local/s3-server.ts';
-import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator.ts';
+import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator/index.ts';
 import { main } from '../../ops/doctor.ts';
-import { listKeys } from '../support/env.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const NOW = new Date('2026-11-20T12:00:00Z');

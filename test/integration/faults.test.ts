@@ -14,13 +14,19 @@ import type { PartInfo } from '../../lambdas/core/page-writer.ts';
 import { parseOptions } from '../../lambdas/core/plan.ts';
 import type { CategorySummary } from '../../lambdas/core/summarize.ts';
 import { addDays, startOfDay, windowsFor } from '../../lambdas/core/windows.ts';
-import type { AccountConfig } from '../../lambdas/shared/config.ts';
 import { MAX_RATE_LIMIT_SECONDS, MAX_RESPONSE_BYTES } from '../../lambdas/shared/datadog-client.ts';
 import { createLogger } from '../../lambdas/shared/log.ts';
-import { type LocalRunOptions, type LocalRunResult, runLocal } from '../../local/runner.ts';
+import {
+  countIds,
+  getBytes,
+  type Harness,
+  HARNESS_PREFIX as PREFIX,
+  readLanded,
+  startHarness,
+} from '../../local/harness.ts';
+import type { LocalRunOptions, LocalRunResult } from '../../local/runner.ts';
 import { localS3Client } from '../../local/s3-server.ts';
-import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator.ts';
-import { countIds, getBytes, readLanded, startEnv, type TestEnv } from '../support/env.ts';
+import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator/index.ts';
 import { recordFigures } from '../support/faults-report.ts';
 import { type FaultyS3Proxy, startFaultyS3Proxy } from '../support/faulty-s3-proxy.ts';
 import { MIB, startHostile, streamOf } from '../support/hostile-server.ts';
@@ -41,9 +47,6 @@ vi.mock('../../infra/definition.ts', async (importOriginal) => {
   };
 });
 
-const KEYS = { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' as const };
-const ACCOUNTS: AccountConfig[] = [{ name: 'main', secretName: 'local', site: 'datadoghq.com' }];
-const PREFIX = 'dd';
 const CATEGORY = 'hourly_usage';
 const ROOT = `${PREFIX}/${CATEGORY}/account=main/`;
 
@@ -59,7 +62,7 @@ const SIM: SimulatorOptions = { orgs: 2, productFamilies: ['infra_hosts', 'rum',
 const CURSOR_REQUEST = 'page[next_record_id]';
 
 interface Fixture {
-  env: TestEnv;
+  env: Harness;
   proxy: FaultyS3Proxy | undefined;
   s3: S3Client;
   /** Executions so far, and so far recorded in the report. */
@@ -70,7 +73,7 @@ interface Fixture {
 
 /** A fresh simulator and S3 server (optionally behind the faulty proxy), closed when the test ends. */
 async function fixture(sim: SimulatorOptions = {}, withProxy = false): Promise<Fixture> {
-  const env = await startEnv({ ...SIM, ...sim });
+  const env = await startHarness({ sim: { ...SIM, ...sim } });
   const proxy = withProxy ? await startFaultyS3Proxy(env.s3.endpoint) : undefined;
   onTestFinished(async () => {
     await proxy?.close();
@@ -85,18 +88,10 @@ async function fixture(sim: SimulatorOptions = {}, withProxy = false): Promise<F
     recordedRuns: 0,
     run: (extra = {}) => {
       fx.runs += 1;
-      return runLocal({
-        input: { ...INPUT },
-        accounts: ACCOUNTS,
-        keys: KEYS,
-        datadogUrl: env.sim.url,
-        s3,
-        bucket: env.s3.bucket,
-        prefix: PREFIX,
-        waitOverrideMs: 0,
-        ...extra,
-        clientOptions: { baseDelayMs: 1, ...extra.clientOptions },
-      });
+      return env.run(
+        { ...INPUT },
+        { s3, waitOverrideMs: 0, ...extra, clientOptions: { baseDelayMs: 1, ...extra.clientOptions } },
+      );
     },
   };
   return fx;
@@ -489,7 +484,7 @@ describe('Faults: Datadog misbehaves, nothing is lost or doubled', () => {
 describe("Faults: a hostile server in Datadog's place", () => {
   it(`a page over ${MAX_RESPONSE_BYTES / MIB} MiB: each window fails with ResponseTooLargeError after one request, nothing written`, async () => {
     // Prepare: every answer streams 48 MiB, at the pace it is read
-    const env = await startEnv();
+    const env = await startHarness();
     const hostile = await startHostile();
     onTestFinished(async () => {
       await hostile.close();
@@ -498,18 +493,15 @@ describe("Faults: a hostile server in Datadog's place", () => {
     hostile.fallback = streamOf(48 * MIB);
 
     // Act
-    const result = await runLocal({
-      input: { ...INPUT },
-      accounts: ACCOUNTS,
-      keys: KEYS,
-      datadogUrl: hostile.url,
-      s3: env.s3.client,
-      bucket: env.s3.bucket,
-      prefix: PREFIX,
-      waitOverrideMs: 0,
-      settings: { windowConcurrency: 1 },
-      clientOptions: { baseDelayMs: 1 },
-    });
+    const result = await env.run(
+      { ...INPUT },
+      {
+        datadogUrl: hostile.url,
+        waitOverrideMs: 0,
+        settings: { windowConcurrency: 1 },
+        clientOptions: { baseDelayMs: 1 },
+      },
+    );
 
     // Assess
     const written = (await readLanded(env.s3.client, env.s3.bucket, ROOT)).keys;

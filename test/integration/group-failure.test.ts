@@ -1,21 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLocal } from '../../local/runner.ts';
+import { type Harness, readLanded, startHarness } from '../../local/harness.ts';
 import { localS3Client } from '../../local/s3-server.ts';
-import { readLanded, startEnv, type TestEnv } from '../support/env.ts';
 import { type FaultyS3Proxy, startFaultyS3Proxy } from '../support/faulty-s3-proxy.ts';
 
-const KEYS = { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' as const };
-const ACCOUNTS = [{ name: 'main', secretName: 'local', site: 'datadoghq.com' as const }];
 // 10 days: two groups, 2026-10-01 (8 windows) and 2026-10-09 (2 windows).
 const INPUT = { account: 'main', categories: ['hourly_usage'], start: '2026-10-01', end: '2026-10-11' };
 const SECOND_GROUP = ['day=2026-10-09', 'day=2026-10-10'];
 
 describe('Pipeline: one group fails, the run goes on', () => {
-  let env: TestEnv;
+  let env: Harness;
   let proxy: FaultyS3Proxy;
 
   beforeAll(async () => {
-    env = await startEnv({ orgs: 1, productFamilies: ['infra_hosts'] });
+    env = await startHarness({
+      sim: { orgs: 1, productFamilies: ['infra_hosts'] },
+      run: { waitOverrideMs: 0, clientOptions: { baseDelayMs: 1 } },
+    });
     proxy = await startFaultyS3Proxy(env.s3.endpoint);
   });
   afterAll(async () => {
@@ -24,19 +24,7 @@ describe('Pipeline: one group fails, the run goes on', () => {
   });
 
   const run = (prefix: string, executionName: string, mapConcurrency = 4) =>
-    runLocal({
-      input: INPUT,
-      accounts: ACCOUNTS,
-      keys: KEYS,
-      datadogUrl: env.sim.url,
-      s3: localS3Client(proxy.url),
-      bucket: env.s3.bucket,
-      prefix,
-      executionName,
-      settings: { mapConcurrency },
-      waitOverrideMs: 0,
-      clientOptions: { baseDelayMs: 1 },
-    });
+    env.run(INPUT, { s3: localS3Client(proxy.url), prefix, executionName, settings: { mapConcurrency } });
 
   it('records a group whose summary cannot be written as failed windows with the error; the other group completes and Summarize run runs', async () => {
     // Prepare: the second group's summary record can never be written

@@ -5,13 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORIES, DEFAULT_OPTIONS } from '../../lambdas/categories.ts';
 import { windowsFor } from '../../lambdas/core/windows.ts';
+import { getBytes, type Harness, listKeys, readLanded, startHarness } from '../../local/harness.ts';
 import { openLocalLake } from '../../local/query.ts';
-import { type LocalRunOptions, runLocal } from '../../local/runner.ts';
-import { getBytes, listKeys, readLanded, startEnv, type TestEnv } from '../support/env.ts';
+import type { LocalRunOptions } from '../../local/runner.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const KEYS = { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' as const };
-const ACCOUNTS = [{ name: 'main', secretName: 'local', site: 'datadoghq.com' as const }];
 const START = '2026-09-01';
 const END = '2026-09-03';
 const DAYS = ['2026-09-01', '2026-09-02'];
@@ -30,7 +28,7 @@ interface DayView {
  * Two queries: the commit records are read before and after the rows, and read again when a window
  * was committed in between (each query is consistent on its own, two are not together).
  */
-async function readViews(env: TestEnv, prefix: string): Promise<Map<string, DayView>> {
+async function readViews(env: Harness, prefix: string): Promise<Map<string, DayView>> {
   const lake = await openLocalLake({ s3Directory: env.s3.directory, bucket: env.s3.bucket, prefix });
   try {
     const readWindows = async () =>
@@ -68,7 +66,7 @@ async function readViews(env: TestEnv, prefix: string): Promise<Map<string, DayV
 }
 
 /** Rows of the raw table (every fetch landed, committed or not) under `prefix`. */
-async function rawRows(env: TestEnv, prefix: string): Promise<number> {
+async function rawRows(env: Harness, prefix: string): Promise<number> {
   const lake = await openLocalLake({ s3Directory: env.s3.directory, bucket: env.s3.bucket, prefix });
   try {
     return Number((await lake.run('SELECT count(*) FROM hourly_usage_raw')).getRows()[0]?.[0]);
@@ -78,7 +76,7 @@ async function rawRows(env: TestEnv, prefix: string): Promise<number> {
 }
 
 /** Every id the simulator holds for a day: what a complete window shows. */
-function expectedIds(env: TestEnv, day: string): string[] {
+function expectedIds(env: Harness, day: string): string[] {
   const [w] = windowsFor('day', new Date(`${day}T00:00:00Z`), new Date(`${day}T01:00:00Z`));
   if (!w) throw new Error(day);
   return env.sim
@@ -88,7 +86,7 @@ function expectedIds(env: TestEnv, day: string): string[] {
 }
 
 /** A day shown whole: one fetch, the committed one, each record exactly once. */
-function expectWhole(env: TestEnv, view: DayView | undefined, day: string): void {
+function expectWhole(env: Harness, view: DayView | undefined, day: string): void {
   expect(view?.fetchIds).toHaveLength(1);
   expect(view?.fetchIds[0]).toBe(view?.committedFetch);
   expect(view?.ids).toEqual(expectedIds(env, day));
@@ -96,24 +94,17 @@ function expectWhole(env: TestEnv, view: DayView | undefined, day: string): void
 }
 
 describe('Isolation: readers see only complete windows, the latest committed fetch of each', () => {
-  let env: TestEnv;
+  let env: Harness;
   const run = (prefix: string, extra: Partial<LocalRunOptions> & { pageSize: number }) => {
     const { pageSize, ...rest } = extra;
-    return runLocal({
-      input: { account: 'main', categories: ['hourly_usage'], start: START, end: END, pageSize },
-      accounts: ACCOUNTS,
-      keys: KEYS,
-      datadogUrl: env.sim.url,
-      s3: env.s3.client,
-      bucket: env.s3.bucket,
-      prefix,
-      waitOverrideMs: 0,
-      ...rest,
-    });
+    return env.run(
+      { account: 'main', categories: ['hourly_usage'], start: START, end: END, pageSize },
+      { prefix, waitOverrideMs: 0, ...rest },
+    );
   };
 
   beforeAll(async () => {
-    env = await startEnv();
+    env = await startHarness();
   });
   afterAll(async () => env.close());
   afterEach(() => env.sim.faults.clear());

@@ -20,12 +20,19 @@ import { DEFAULT_LIMITS } from '../../lambdas/core/fetch-window.ts';
 import { createFetchHandler, type Runtime } from '../../lambdas/core/handlers.ts';
 import { addDays, startOfDay } from '../../lambdas/core/windows.ts';
 import { INITIAL_PROGRESS, type WorkItem } from '../../lambdas/core/work-item.ts';
-import type { AccountConfig } from '../../lambdas/shared/config.ts';
 import { createLogger, silentLogger } from '../../lambdas/shared/log.ts';
-import { type LocalRunOptions, type Progress, runLocal } from '../../local/runner.ts';
-import { type SimulatorOptions, startSimulator } from '../../local/simulator.ts';
+import {
+  HARNESS_ACCOUNTS as ACCOUNTS,
+  countIds,
+  getBytes,
+  type Harness,
+  listKeys,
+  HARNESS_PREFIX as PREFIX,
+  startHarness,
+} from '../../local/harness.ts';
+import type { LocalRunOptions, Progress } from '../../local/runner.ts';
+import { type SimulatorOptions, startSimulator } from '../../local/simulator/index.ts';
 import { main as doctor } from '../../ops/doctor.ts';
-import { countIds, getBytes, listKeys, startEnv, type TestEnv } from '../support/env.ts';
 import { recordFigures } from '../support/faults-report.ts';
 
 // The definition only depends on the settings: synthesize it once per settings, not once per run.
@@ -48,7 +55,6 @@ const APP_KEY = 'DDAPPKEY-canary-91bc';
 const CANARY = { apiKey: API_KEY, appKey: APP_KEY, site: 'datadoghq.com' as const };
 /** The keys, and pieces of them a truncated or re-encoded copy would still contain. */
 const NEEDLES = [API_KEY, APP_KEY, 'DDAPIKEY', 'DDAPPKEY', 'canary'];
-const ACCOUNTS: AccountConfig[] = [{ name: 'main', secretName: 'local', site: 'datadoghq.com' }];
 /** A 400 whose body repeats the request's key headers, as a misconfigured proxy or server might. */
 const ECHO_BODY = JSON.stringify({
   errors: [
@@ -56,7 +62,6 @@ const ECHO_BODY = JSON.stringify({
     { status: '400', detail: `dd-api-key=${API_KEY}; dd-application-key=${APP_KEY}` },
   ],
 });
-const PREFIX = 'dd';
 const TODAY = startOfDay(new Date());
 const day = (offset: number) => addDays(TODAY, offset).toISOString().slice(0, 10);
 const RANGE = { start: day(-3), end: day(-1) };
@@ -65,6 +70,11 @@ const SIM: SimulatorOptions = {
   productFamilies: ['infra_hosts', 'rum'],
   attributionPageSize: 3,
 };
+/** Every run of this file sends the canary keys. */
+const RUN: Partial<LocalRunOptions> = { keys: CANARY, waitOverrideMs: 0 };
+/** A simulator that accepts the canary keys, and runs that send them. */
+const startCanary = (sim: SimulatorOptions = {}) =>
+  startHarness({ sim: { ...SIM, apiKey: API_KEY, appKey: APP_KEY, ...sim }, run: RUN });
 
 interface Captured {
   where: string;
@@ -104,7 +114,7 @@ function capture() {
 }
 
 /** Every object in the bucket through the S3 API: key, metadata and (gunzipped) content. */
-async function addBucket(haystack: Haystack, env: TestEnv): Promise<number> {
+async function addBucket(haystack: Haystack, env: Harness): Promise<number> {
   const keys = await listKeys(env.s3.client, env.s3.bucket, '');
   for (const key of keys) {
     const body = await getBytes(env.s3.client, env.s3.bucket, key);
@@ -148,9 +158,9 @@ afterEach(() => {
 });
 
 describe('Keys: a whole run with recognisable keys leaks them nowhere', () => {
-  let env: TestEnv;
+  let env: Harness;
   beforeAll(async () => {
-    env = await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY });
+    env = await startCanary();
   });
   afterAll(async () => env.close());
 
@@ -168,22 +178,19 @@ describe('Keys: a whole run with recognisable keys leaks them nowhere', () => {
     const errors: unknown[] = [];
 
     // Act
-    const result = await runLocal({
-      input: { account: 'main', categories, ...RANGE, pageSize: 20 },
-      accounts: ACCOUNTS,
-      keys: CANARY,
-      datadogUrl: env.sim.url,
-      s3: env.s3.client,
-      bucket: env.s3.bucket,
-      prefix: PREFIX,
-      waitOverrideMs: 0,
-      clientOptions: { baseDelayMs: 1, maxInlineWaits: 0 },
-      log: captured.log,
-      onProgress: captured.onProgress,
-    }).catch((error: unknown) => {
-      errors.push(error);
-      throw error;
-    });
+    const result = await env
+      .run(
+        { account: 'main', categories, ...RANGE, pageSize: 20 },
+        {
+          clientOptions: { baseDelayMs: 1, maxInlineWaits: 0 },
+          log: captured.log,
+          onProgress: captured.onProgress,
+        },
+      )
+      .catch((error: unknown) => {
+        errors.push(error);
+        throw error;
+      });
 
     // Assess: the run
     expect(result.output.execution_status).toBe('S_OK');
@@ -252,10 +259,10 @@ describe('Keys: a whole run with recognisable keys leaks them nowhere', () => {
 });
 
 describe('Keys: a failing run leaks them nowhere', () => {
-  let env: TestEnv;
+  let env: Harness;
   beforeAll(async () => {
     // The simulator expects other keys: the canary keys get 403.
-    env = await startEnv(SIM);
+    env = await startHarness({ sim: SIM, run: RUN });
   });
   afterAll(async () => env.close());
 
@@ -264,19 +271,10 @@ describe('Keys: a failing run leaks them nowhere', () => {
     const captured = capture();
 
     // Act
-    const result = await runLocal({
-      input: { account: 'main', categories: ['hourly_usage', 'historical_cost'], ...RANGE },
-      accounts: ACCOUNTS,
-      keys: CANARY,
-      datadogUrl: env.sim.url,
-      s3: env.s3.client,
-      bucket: env.s3.bucket,
-      prefix: PREFIX,
-      waitOverrideMs: 0,
-      clientOptions: { baseDelayMs: 1 },
-      log: captured.log,
-      onProgress: captured.onProgress,
-    });
+    const result = await env.run(
+      { account: 'main', categories: ['hourly_usage', 'historical_cost'], ...RANGE },
+      { clientOptions: { baseDelayMs: 1 }, log: captured.log, onProgress: captured.onProgress },
+    );
 
     // Assess
     expect(result.output.execution_status).toBe('E_FAIL');
@@ -299,24 +297,15 @@ describe('Keys: a failing run leaks them nowhere', () => {
 
   it('a 400 echoing the keys: failures, messages, logs and S3 hold no key', async () => {
     // Prepare: a simulator that accepts the canary keys, then answers 400 repeating them
-    const sim = await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY });
+    const sim = await startCanary();
     sim.sim.faults.push({ kind: 'status', status: 400, body: ECHO_BODY }, { times: 1 });
     const captured = capture();
 
     // Act
-    const result = await runLocal({
-      input: { account: 'main', categories: ['historical_cost'], ...RANGE },
-      accounts: ACCOUNTS,
-      keys: CANARY,
-      datadogUrl: sim.sim.url,
-      s3: sim.s3.client,
-      bucket: sim.s3.bucket,
-      prefix: PREFIX,
-      waitOverrideMs: 0,
-      clientOptions: { baseDelayMs: 1 },
-      log: captured.log,
-      onProgress: captured.onProgress,
-    });
+    const result = await sim.run(
+      { account: 'main', categories: ['historical_cost'], ...RANGE },
+      { clientOptions: { baseDelayMs: 1 }, log: captured.log, onProgress: captured.onProgress },
+    );
 
     // Assess
     const failures = Object.values(result.output.output.categories).flatMap((c) => c?.failures ?? []);
@@ -353,22 +342,14 @@ describe('Keys: a failing run leaks them nowhere', () => {
     ['an application key with a character beyond Latin-1', { apiKey: API_KEY, appKey: `${APP_KEY}\u20ac` }],
   ])('%s: the window fails at once with SecretError, no request, no retry, no key', async (_label, keys) => {
     // Prepare
-    const sim = await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY });
+    const sim = await startCanary();
     const captured = capture();
 
     // Act
-    const result = await runLocal({
-      input: { account: 'main', categories: ['historical_cost'], ...RANGE },
-      accounts: ACCOUNTS,
-      keys: { ...keys, site: 'datadoghq.com' },
-      datadogUrl: sim.sim.url,
-      s3: sim.s3.client,
-      bucket: sim.s3.bucket,
-      prefix: PREFIX,
-      waitOverrideMs: 0,
-      clientOptions: { baseDelayMs: 1 },
-      log: captured.log,
-    });
+    const result = await sim.run(
+      { account: 'main', categories: ['historical_cost'], ...RANGE },
+      { keys: { ...keys, site: 'datadoghq.com' }, clientOptions: { baseDelayMs: 1 }, log: captured.log },
+    );
     const requests = sim.sim.requests.length;
     const haystack = new Haystack();
     haystack.add('output', result.output);
@@ -394,17 +375,17 @@ describe('Keys: a failing run leaks them nowhere', () => {
     [
       'DatadogUnavailableError',
       'connection resets through every retry',
-      (e: TestEnv) => e.sim.faults.push({ kind: 'reset' }, { times: 4 }),
+      (e: Harness) => e.sim.faults.push({ kind: 'reset' }, { times: 4 }),
     ],
     [
       'DatadogUnavailableError',
       '503s through every retry',
-      (e: TestEnv) => e.sim.faults.push({ kind: 'status', status: 503 }, { times: 4 }),
+      (e: Harness) => e.sim.faults.push({ kind: 'status', status: 503 }, { times: 4 }),
     ],
     [
       'DatadogRequestError',
       'a 400 quoting Datadog',
-      (e: TestEnv) =>
+      (e: Harness) =>
         e.sim.faults.push(
           { kind: 'status', status: 400, body: '{"errors":["Invalid parameter page[limit]"]}' },
           { times: 1 },
@@ -413,12 +394,12 @@ describe('Keys: a failing run leaks them nowhere', () => {
     [
       'DatadogRequestError',
       'a 400 echoing the request headers',
-      (e: TestEnv) => e.sim.faults.push({ kind: 'status', status: 400, body: ECHO_BODY }, { times: 1 }),
+      (e: Harness) => e.sim.faults.push({ kind: 'status', status: 400, body: ECHO_BODY }, { times: 1 }),
     ],
     [
       'DatadogRequestError',
       'a 400 echoing the API key upper-cased, plain text',
-      (e: TestEnv) =>
+      (e: Harness) =>
         e.sim.faults.push(
           { kind: 'status', status: 400, body: `bad key ${API_KEY.toUpperCase()} for ${APP_KEY}` },
           { times: 1 },
@@ -427,7 +408,7 @@ describe('Keys: a failing run leaks them nowhere', () => {
     [
       'DatadogRequestError',
       'a 400 whose key straddles the 300-character cut of the detail',
-      (e: TestEnv) =>
+      (e: Harness) =>
         e.sim.faults.push(
           { kind: 'status', status: 400, body: JSON.stringify({ errors: [`${'x'.repeat(290)}${API_KEY}`] }) },
           { times: 1 },
@@ -436,8 +417,7 @@ describe('Keys: a failing run leaks them nowhere', () => {
   ] as const)('a thrown %s (%s), inspected to any depth, holds no key', async (name, _what, inject) => {
     // Prepare: a handler pointed at a simulator that refuses the keys (403) or, for the other cases,
     // accepts them and misbehaves
-    const sim =
-      name === 'DatadogAuthError' ? env : await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY });
+    const sim = name === 'DatadogAuthError' ? env : await startCanary();
     inject(sim);
     const logs: string[] = [];
     const runtime: Runtime = {
@@ -482,7 +462,7 @@ describe('Keys: a failing run leaks them nowhere', () => {
 describe('Keys: a rate-limit name that repeats them is not kept', () => {
   it('a 429 whose X-RateLimit-Name repeats the keys: the wait the handler hands back holds no key', async () => {
     // Prepare
-    const sim = await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY });
+    const sim = await startCanary();
     sim.sim.faults.push(
       {
         kind: 'status',
@@ -529,9 +509,9 @@ describe('Keys: a rate-limit name that repeats them is not kept', () => {
 });
 
 describe('Keys: only ever sent to https://api.<site>', () => {
-  let env: TestEnv;
+  let env: Harness;
   beforeAll(async () => {
-    env = await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY });
+    env = await startCanary();
   });
   afterAll(async () => env.close());
 
@@ -608,19 +588,15 @@ describe('Keys: only ever sent to https://api.<site>', () => {
       // Prepare
       const before = env.sim.requests.length;
       const keysBefore = await listKeys(env.s3.client, env.s3.bucket, '');
-      const options: LocalRunOptions = {
-        input: { account: 'main', categories: ['hourly_usage'], ...RANGE, [field]: 'http://127.0.0.1:1' },
-        accounts: ACCOUNTS,
-        keys: CANARY,
-        datadogUrl: env.sim.url,
-        s3: env.s3.client,
-        bucket: env.s3.bucket,
-        prefix: PREFIX,
-        waitOverrideMs: 0,
+      const input = {
+        account: 'main',
+        categories: ['hourly_usage'],
+        ...RANGE,
+        [field]: 'http://127.0.0.1:1',
       };
 
       // Act
-      const error = await runLocal(options).then(
+      const error = await env.run(input).then(
         () => undefined,
         (e: unknown) => ((e as { cause?: Error }).cause ?? e) as Error,
       );
@@ -635,11 +611,11 @@ describe('Keys: only ever sent to https://api.<site>', () => {
 });
 
 describe('Keys: npm run doctor prints them nowhere and sends them only to Datadog', () => {
-  let env: TestEnv;
+  let env: Harness;
   let dataDir: string;
   const KEY_ENV = { DD_API_KEY: API_KEY, DD_APP_KEY: APP_KEY };
   beforeAll(async () => {
-    env = await startEnv({ ...SIM, apiKey: API_KEY, appKey: APP_KEY, scopes: ['usage_read'] });
+    env = await startCanary({ scopes: ['usage_read'] });
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'doctor-keys-'));
   });
   afterAll(async () => {

@@ -4,16 +4,15 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORIES, DEFAULT_OPTIONS } from '../../lambdas/categories.ts';
 import { windowOf } from '../../lambdas/core/windows.ts';
+import { type Harness, listKeys, startHarness } from '../../local/harness.ts';
 import { openLocalLake } from '../../local/query.ts';
-import { runLocal } from '../../local/runner.ts';
 import { migrate } from '../../ops/migrate.ts';
-import { listKeys, startEnv, type TestEnv } from '../support/env.ts';
 
 const PREFIX = 'old';
 const DAYS = ['2026-09-01', '2026-09-02', '2026-09-03'];
 
 /** A window as the layout before fetch ids left it: parts, and a manifest when it completed. */
-async function landLegacy(env: TestEnv, day: string, opts: { manifest: boolean; corrupt?: boolean }) {
+async function landLegacy(env: Harness, day: string, opts: { manifest: boolean; corrupt?: boolean }) {
   const window = windowOf('day', new Date(`${day}T00:00:00Z`));
   const records = env.sim.expected('hourly_usage', CATEGORIES.hourly_usage.params(window, DEFAULT_OPTIONS));
   const folder = `${PREFIX}/hourly_usage/account=main/${window.partition}/`;
@@ -69,7 +68,7 @@ async function landLegacy(env: TestEnv, day: string, opts: { manifest: boolean; 
   );
 }
 
-async function visibleByDay(env: TestEnv): Promise<Record<string, { rows: number; fetch: string | null }>> {
+async function visibleByDay(env: Harness): Promise<Record<string, { rows: number; fetch: string | null }>> {
   const lake = await openLocalLake({ s3Directory: env.s3.directory, bucket: env.s3.bucket, prefix: PREFIX });
   try {
     const rows = (
@@ -84,9 +83,9 @@ async function visibleByDay(env: TestEnv): Promise<Record<string, { rows: number
 }
 
 describe('Function: migrate (windows landed before fetch ids)', () => {
-  let env: TestEnv;
+  let env: Harness;
   beforeAll(async () => {
-    env = await startEnv();
+    env = await startHarness({ run: { prefix: PREFIX } });
   });
   afterAll(async () => env.close());
 
@@ -116,14 +115,11 @@ describe('Function: migrate (windows landed before fetch ids)', () => {
     expect(await visibleByDay(env)).toEqual({ [DAYS[0] as string]: { rows: expected, fetch: 'legacy' } });
 
     // Act: a run over the three days
-    const result = await runLocal({
-      input: { account: 'main', categories: ['hourly_usage'], start: DAYS[0], end: '2026-09-04' },
-      accounts: [{ name: 'main', secretName: 'local', site: 'datadoghq.com' }],
-      keys: { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' },
-      datadogUrl: env.sim.url,
-      s3: env.s3.client,
-      bucket: env.s3.bucket,
-      prefix: PREFIX,
+    const result = await env.run({
+      account: 'main',
+      categories: ['hourly_usage'],
+      start: DAYS[0],
+      end: '2026-09-04',
     });
 
     // Assess: every day in the new layout, the old objects gone

@@ -2,17 +2,21 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORIES, type CategoryOptions, DEFAULT_OPTIONS } from '../../lambdas/categories.ts';
 import { windowsFor } from '../../lambdas/core/windows.ts';
-import { runLocal } from '../../local/runner.ts';
-import { countIds, getBytes, readLanded, startEnv, type TestEnv } from '../support/env.ts';
+import {
+  countIds,
+  getBytes,
+  HARNESS_KEYS,
+  type Harness,
+  HARNESS_PREFIX as PREFIX,
+  readLanded,
+  startHarness,
+} from '../../local/harness.ts';
 
-const KEYS = { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' as const };
-const ACCOUNTS = [{ name: 'main', secretName: 'local', site: 'datadoghq.com' as const }];
-const PREFIX = 'dd';
 const START = '2026-09-01T06';
 const END = '2026-09-04T03';
 
 /** Every record the simulator holds for the days of [START, END), widened to whole days. */
-function expectedIds(env: TestEnv, options: CategoryOptions): Set<string> {
+function expectedIds(env: Harness, options: CategoryOptions): Set<string> {
   const ids = new Set<string>();
   for (const w of windowsFor('day', new Date('2026-09-01T06:00:00Z'), new Date('2026-09-04T03:00:00Z'))) {
     for (const r of env.sim.expected('hourly_usage', CATEGORIES.hourly_usage.params(w, options))) {
@@ -23,11 +27,11 @@ function expectedIds(env: TestEnv, options: CategoryOptions): Set<string> {
 }
 
 describe('Pipeline: hourly_usage through the synthesized state machine', () => {
-  let env: TestEnv;
+  let env: Harness;
 
   beforeAll(async () => {
     // A rate limit of 12 requests per 1 s window, calendar-aligned: a 4-day backfill must wait.
-    env = await startEnv({ rateLimit: { limit: 12, periodSeconds: 1 } });
+    env = await startHarness({ sim: { rateLimit: { limit: 12, periodSeconds: 1 } } });
   });
   afterAll(async () => env.close());
 
@@ -36,14 +40,7 @@ describe('Pipeline: hourly_usage through the synthesized state machine', () => {
     const input = { account: 'main', categories: ['hourly_usage'], start: START, end: END, pageSize: 37 };
 
     // Act
-    const result = await runLocal({
-      input,
-      accounts: ACCOUNTS,
-      keys: KEYS,
-      datadogUrl: env.sim.url,
-      s3: env.s3.client,
-      bucket: env.s3.bucket,
-      prefix: PREFIX,
+    const result = await env.run(input, {
       // Hand the cursor back every 4 pages, and turn every exhausted rate-limit window into a Wait state.
       limits: { maxPagesPerInvocation: 4, maxInlineWaitSeconds: 0 },
     });
@@ -124,15 +121,7 @@ describe('Pipeline: hourly_usage through the synthesized state machine', () => {
     const input = { account: 'main', categories: ['hourly_usage'], start: START, end: END, pageSize: 200 };
 
     // Act
-    const result = await runLocal({
-      input,
-      accounts: ACCOUNTS,
-      keys: KEYS,
-      datadogUrl: env.sim.url,
-      s3: env.s3.client,
-      bucket: env.s3.bucket,
-      prefix: PREFIX,
-    });
+    const result = await env.run(input);
 
     // Assess
     expect(result.output.execution_status).toBe('S_OK');
@@ -160,15 +149,10 @@ describe('Pipeline: hourly_usage through the synthesized state machine', () => {
 
   it('reports wrong keys as a clear failure and writes no part', async () => {
     // Act
-    const result = await runLocal({
-      input: { account: 'main', categories: ['hourly_usage'], start: '2026-08-01', end: '2026-08-02' },
-      accounts: ACCOUNTS,
-      keys: { ...KEYS, apiKey: 'WRONG-API-KEY-1234' },
-      datadogUrl: env.sim.url,
-      s3: env.s3.client,
-      bucket: env.s3.bucket,
-      prefix: PREFIX,
-    });
+    const result = await env.run(
+      { account: 'main', categories: ['hourly_usage'], start: '2026-08-01', end: '2026-08-02' },
+      { keys: { ...HARNESS_KEYS, apiKey: 'WRONG-API-KEY-1234' } },
+    );
 
     // Assess
     expect(result.output.execution_status).toBe('E_FAIL');
@@ -187,15 +171,10 @@ describe('Pipeline: hourly_usage through the synthesized state machine', () => {
 
   it('splits a longer range into groups of 8 windows, each run as a child of the distributed Map', async () => {
     // Act: 10 days are two groups (8 + 2)
-    const result = await runLocal({
-      input: { account: 'main', categories: ['hourly_usage'], start: '2026-10-01', end: '2026-10-11' },
-      accounts: ACCOUNTS,
-      keys: KEYS,
-      datadogUrl: env.sim.url,
-      s3: env.s3.client,
-      bucket: env.s3.bucket,
-      prefix: 'split',
-    });
+    const result = await env.run(
+      { account: 'main', categories: ['hourly_usage'], start: '2026-10-01', end: '2026-10-11' },
+      { prefix: 'split' },
+    );
 
     // Assess
     expect(result.output.execution_status).toBe('S_OK');

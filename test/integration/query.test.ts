@@ -17,15 +17,13 @@ import { synthesizeStack } from '../../infra/definition.ts';
 import { CATEGORIES, CATEGORY_NAMES, type CategoryName, DEFAULT_OPTIONS } from '../../lambdas/categories.ts';
 import { commitKey, parsePartitionKey, partitionOfCommitKey, partKey } from '../../lambdas/core/layout.ts';
 import { windowsFor } from '../../lambdas/core/windows.ts';
+import { type Harness, listKeys, startHarness } from '../../local/harness.ts';
 import { type LocalLake, main, openLocalLake } from '../../local/query.ts';
-import { runLocal } from '../../local/runner.ts';
-import { listKeys, startEnv, type TestEnv } from '../support/env.ts';
 
 /** The simulator's and the pipeline's clock: historical October is closed, estimated and projected exist for November. */
 const CLOCK = new Date('2026-11-20T12:00:00Z');
 const now = () => CLOCK;
 const PREFIX = 'dd';
-const KEYS = { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' as const };
 const ACCOUNTS = [
   { name: 'main', secretName: 'local', site: 'datadoghq.com' as const },
   { name: 'eu', secretName: 'local', site: 'datadoghq.com' as const },
@@ -41,7 +39,7 @@ async function rows(lake: LocalLake, sql: string): Promise<Row[]> {
 }
 
 /** Every record the simulator holds for a category over the run's windows. */
-function expected(env: TestEnv, category: CategoryName, month?: string): Array<Record<string, unknown>> {
+function expected(env: Harness, category: CategoryName, month?: string): Array<Record<string, unknown>> {
   return windowsFor(CATEGORIES[category].window, START, END)
     .filter((w) => month === undefined || w.partition === `month=${month}`)
     .flatMap((w) => env.sim.expected(category, CATEGORIES[category].params(w, OPTIONS)))
@@ -56,27 +54,21 @@ type CostRecord = {
 };
 
 describe('Function: openLocalLake (tables and views over a local run)', () => {
-  let env: TestEnv;
+  let env: Harness;
   let lake: LocalLake;
 
   beforeAll(async () => {
-    env = await startEnv({ now });
-    const result = await runLocal({
-      input: {
+    env = await startHarness({ sim: { now } });
+    const result = await env.run(
+      {
         account: ['main', 'eu'],
         categories: 'all',
         start: START.toISOString().slice(0, 10),
         end: END.toISOString().slice(0, 10),
         tagBreakdownKeys: OPTIONS.tagBreakdownKeys,
       },
-      accounts: ACCOUNTS,
-      keys: KEYS,
-      datadogUrl: env.sim.url,
-      s3: env.s3.client,
-      bucket: env.s3.bucket,
-      prefix: PREFIX,
-      now,
-    });
+      { accounts: ACCOUNTS, prefix: PREFIX, now },
+    );
     expect(result.output.execution_status).toBe('S_OK');
     lake = await openLocalLake({ s3Directory: env.s3.directory, bucket: env.s3.bucket, prefix: PREFIX });
   });

@@ -4,9 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLocal } from '../../local/runner.ts';
+import { readLanded, startHarness } from '../../local/harness.ts';
 import { type LocalS3, startS3Server } from '../../local/s3-server.ts';
-import { readLanded, startEnv } from '../support/env.ts';
 
 describe('Embedded S3 server: contained, atomic, conditional', () => {
   let s3: LocalS3;
@@ -125,26 +124,16 @@ describe('Embedded S3 server: contained, atomic, conditional', () => {
 describe('Embedded S3 server: two local runs at once keep their guarantees', () => {
   it('lands two concurrent runs of the same windows with every manifest matching its objects', async () => {
     // Prepare
-    const env = await startEnv();
+    const env = await startHarness({ run: { prefix: 'twice', limits: { maxPagesPerInvocation: 1 } } });
     try {
-      const run = (name: string) =>
-        runLocal({
-          input: {
-            account: 'main',
-            categories: ['hourly_usage'],
-            start: '2026-09-01',
-            end: '2026-09-04',
-            pageSize: 60,
-          },
-          accounts: [{ name: 'main', secretName: 'local', site: 'datadoghq.com' }],
-          keys: { apiKey: 'sim-api-key', appKey: 'sim-app-key', site: 'datadoghq.com' },
-          datadogUrl: env.sim.url,
-          s3: env.s3.client,
-          bucket: env.s3.bucket,
-          prefix: 'twice',
-          executionName: name,
-          limits: { maxPagesPerInvocation: 1 },
-        });
+      const input = {
+        account: 'main',
+        categories: ['hourly_usage'],
+        start: '2026-09-01',
+        end: '2026-09-04',
+        pageSize: 60,
+      };
+      const run = (name: string) => env.run(input, { executionName: name });
 
       // Act
       const [a, b] = await Promise.all([run('first'), run('second')]);

@@ -11,7 +11,7 @@ import { DatadogClient } from '../../lambdas/shared/datadog-client.ts';
 import { createPowertoolsLogger, fromPowertools } from '../../lambdas/shared/log.ts';
 import { createMetrics, METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/metrics.ts';
 import { withPowertools } from '../../lambdas/shared/runtime.ts';
-import { type DatadogSimulator, startSimulator } from '../../local/simulator.ts';
+import { type DatadogSimulator, startSimulator } from '../../local/simulator/index.ts';
 
 const context = (requestId: string) =>
   ({

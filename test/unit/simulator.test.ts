@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator.ts';
+import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator/index.ts';
 
 const NOW = new Date('2026-10-20T12:34:56Z');
 const KEYS = { 'DD-API-KEY': 'sim-api-key', 'DD-APPLICATION-KEY': 'sim-app-key' };

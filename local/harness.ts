@@ -1,31 +1,84 @@
+/**
+ * One harness for the tests and the benchmark: a Datadog simulator and an embedded S3 server on
+ * loopback (in a temp directory), the local state machine run against them, and readers of what
+ * landed. It imports no test framework, so the benchmark uses it as the tests do.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { CommitRecord, Manifest } from '../../lambdas/core/commit.ts';
-import { commitKeyOfPartition, fetchOfKey, parsePartitionKey } from '../../lambdas/core/layout.ts';
-import { type LocalS3, startS3Server } from '../../local/s3-server.ts';
-import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator.ts';
+import type { CommitRecord, Manifest } from '../lambdas/core/commit.ts';
+import { commitKeyOfPartition, fetchOfKey, parsePartitionKey } from '../lambdas/core/layout.ts';
+import type { AccountConfig } from '../lambdas/shared/config.ts';
+import type { DatadogKeys } from '../lambdas/shared/secrets.ts';
+import type { LocalRunOptions, LocalRunResult } from './runner.ts';
+import { type LocalS3, startS3Server } from './s3-server.ts';
+import {
+  type DatadogSimulator,
+  SIMULATOR_KEYS,
+  type SimulatorOptions,
+  startSimulator,
+} from './simulator/index.ts';
 
-export interface TestEnv {
+/** The keys the simulator accepts unless told otherwise. */
+export const HARNESS_KEYS: DatadogKeys = { ...SIMULATOR_KEYS, site: 'datadoghq.com' };
+/** The one account the harness's runs know: `main`, on datadoghq.com. */
+export const HARNESS_ACCOUNTS: AccountConfig[] = [
+  { name: 'main', secretName: 'local', site: 'datadoghq.com' },
+];
+export const HARNESS_PREFIX = 'dd';
+
+export interface HarnessOptions {
+  sim?: SimulatorOptions;
+  /** What every run starts from, before its own overrides (e.g. `prefix`, `keys`, `waitOverrideMs`). */
+  run?: Partial<Omit<LocalRunOptions, 'input'>>;
+  /** Prefix of the temp directory the S3 server stores under; default `lake-s3-`. */
+  tmpPrefix?: string;
+}
+
+/** The input of a run, exactly as a manual StartExecution would pass it. */
+export type RunInput = LocalRunOptions['input'];
+
+export interface Harness {
   sim: DatadogSimulator;
   s3: LocalS3;
+  /**
+   * `runLocal` of `input` against this harness's simulator and bucket, with the harness's keys, account
+   * and prefix `dd`; then the harness's `run` options, then `overrides`, each replacing whole options.
+   * Any option of runLocal passes through, `input` included (it replaces the first argument).
+   */
+  run(input: RunInput, overrides?: Partial<LocalRunOptions>): Promise<LocalRunResult>;
   close(): Promise<void>;
 }
 
 /** A real simulator and a real S3-compatible server on loopback, in a temp directory. */
-export async function startEnv(sim: SimulatorOptions = {}): Promise<TestEnv> {
-  const directory = mkdtempSync(path.join(os.tmpdir(), 'lake-s3-'));
-  const [simulator, s3] = await Promise.all([
-    startSimulator(sim),
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const directory = mkdtempSync(path.join(os.tmpdir(), options.tmpPrefix ?? 'lake-s3-'));
+  const [sim, s3] = await Promise.all([
+    startSimulator(options.sim),
     startS3Server({ directory, bucket: 'lake' }),
   ]);
   return {
-    sim: simulator,
+    sim,
     s3,
+    run: async (input, overrides = {}) => {
+      // Loaded on the first run: it brings the CDK app, which a caller that only reads S3 does not need.
+      const { runLocal } = await import('./runner.ts');
+      return runLocal({
+        accounts: HARNESS_ACCOUNTS,
+        keys: HARNESS_KEYS,
+        datadogUrl: sim.url,
+        s3: s3.client,
+        bucket: s3.bucket,
+        prefix: HARNESS_PREFIX,
+        ...options.run,
+        input,
+        ...overrides,
+      });
+    },
     close: async () => {
-      await Promise.all([simulator.close(), s3.close()]);
+      await Promise.all([sim.close(), s3.close()]);
       rmSync(directory, { recursive: true, force: true });
     },
   };
