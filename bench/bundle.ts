@@ -4,13 +4,16 @@
  * external, the createRequire banner), then imported by plain `node` in fresh processes; init is the
  * median wall time of `await import(bundle)` (the module's own top-level work included).
  *
- * `node --import tsx bench/bundle.ts [--runs N]`
+ * `node --import tsx bench/bundle.ts [--runs N] [--no-docs]`: prints a Markdown table and writes the
+ * same Markdown into docs/performance.md (block `bundle`), unless `--no-docs` is given.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { replaceDocBlock, writeDocBlock } from './doc-block.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRIES = ['hourly_usage', 'plan', 'summarize'];
@@ -81,13 +84,31 @@ export async function runBundle(runs = RUNS): Promise<BundleRow[]> {
   return rows;
 }
 
+/** The figures as Markdown: what the command ran on, then the table. */
+export function bundleMarkdown(rows: readonly BundleRow[], runs: number, at = new Date()): string {
+  const cpus = os.cpus();
+  return [
+    `\`node --import tsx bench/bundle.ts --runs ${runs}\` — Node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? 'unknown'}, ${at.toISOString().slice(0, 10)}`,
+    '',
+    `| handler | bundle (minified) | source map | module init, median of ${runs} | min |`,
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.entry} | ${r.bundleKB} kB | ${r.sourceMapKB} kB | ${r.initMsMedian} ms | ${r.initMsMin} ms |`,
+    ),
+  ].join('\n');
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const rows = await runBundle();
-  console.log(`| handler | bundle (minified) | source map | module init, median of ${RUNS} | min |`);
-  console.log('| --- | --- | --- | --- | --- |');
-  for (const r of rows) {
-    console.log(
-      `| ${r.entry} | ${r.bundleKB} kB | ${r.sourceMapKB} kB | ${r.initMsMedian} ms | ${r.initMsMin} ms |`,
-    );
+  const docs = process.argv.includes('--no-docs')
+    ? undefined
+    : fileURLToPath(new URL('../docs/performance.md', import.meta.url));
+  // A block that is not there fails now, not after the run.
+  if (docs) replaceDocBlock(readFileSync(docs, 'utf8'), 'bundle', '', docs);
+  const markdown = bundleMarkdown(await runBundle(), RUNS);
+  console.log(markdown);
+  if (docs) {
+    writeDocBlock(docs, 'bundle', markdown);
+    console.error('wrote this table into docs/performance.md (block bundle)');
   }
 }

@@ -1,18 +1,25 @@
 /**
  * `npm run bench` (full, about 4 minutes) and `npm run bench -- --quick` (every section small, under a
- * minute). Prints Markdown tables and writes the same figures to bench/results.json.
+ * minute). Prints Markdown tables and writes the same figures to bench/results.json. A full run also
+ * writes the Markdown it prints into docs/performance.md (block `bench`), unless `--no-docs` is given
+ * or a section failed; a quick run never does (a smoke run's figures are noisy).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadCdkJsonSettings } from '../infra/config.ts';
 import type { CostResult } from './cost-model.ts';
+import { replaceDocBlock, writeDocBlock } from './doc-block.ts';
 import type { MemoryResult } from './memory.ts';
 import { type PerPageResult, runPerPageIsolated } from './per-page.ts';
 import type { RateLimitResult } from './rate-limit.ts';
 import type { RequestsRow } from './requests.ts';
 
 const quick = process.argv.includes('--quick');
+const writeDocs = !quick && !process.argv.includes('--no-docs');
+const DOCS_FILE = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
+// A block that is not there fails now, not after the run.
+if (writeDocs) replaceDocBlock(readFileSync(DOCS_FILE, 'utf8'), 'bench', '', DOCS_FILE);
 const started = Date.now();
 const deployed = loadCdkJsonSettings();
 const concurrency = {
@@ -243,7 +250,7 @@ const head = (cells: string[]) => {
 };
 
 p(
-  `Benchmark (${results.mode}): \`${results.command}\` — Node ${results.node}, ${results.cpus} × ${results.cpuModel}, ${(results.durationMs / 1000).toFixed(0)} s`,
+  `Benchmark (${results.mode}): \`${results.command}\` — Node ${results.node}, ${results.cpus} × ${results.cpuModel}, ${(results.durationMs / 1000).toFixed(0)} s, ${results.startedAt.slice(0, 10)}`,
 );
 p();
 if (results.perPage) {
@@ -457,6 +464,13 @@ for (const x of t) row([x.target, x.figure, x.pass === null ? 'n/a' : x.pass ? '
 for (const [name, error] of Object.entries(results.errors)) {
   row([`section “${name}”`, error.split('\n')[0] ?? '', '**ERROR**']);
 }
-process.stdout.write(`${out.join('\n')}\n`);
+const markdown = out.join('\n');
+process.stdout.write(`${markdown}\n`);
 say(`[bench] wrote bench/results.json in ${(results.durationMs / 1000).toFixed(0)} s`);
+if (writeDocs && Object.keys(results.errors).length === 0) {
+  writeDocBlock(DOCS_FILE, 'bench', markdown);
+  say('[bench] wrote these tables into docs/performance.md (block bench)');
+} else if (writeDocs) {
+  say('[bench] a section failed: docs/performance.md left as it was');
+}
 process.exit(Object.keys(results.errors).length > 0 ? 1 : 0);

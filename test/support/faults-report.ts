@@ -1,17 +1,22 @@
 /**
  * Figures of the fault-injection suite (`npm run test:faults`): each test appends what it measured to
  * `.tmp/faults-report.json` (one JSON object per line, so test files running in parallel workers can
- * append safely), and this script prints them as the README's markdown table:
+ * append safely), and this script prints them as a Markdown table; with `--write` it also writes that
+ * Markdown into docs/reliability.md (block `faults`):
  *
- *   node --import tsx test/support/faults-report.ts
+ *   npm run faults-report [-- --write]
  *
  * For each (group, case) the latest figures count; a group's cases are summed into one row.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { writeDocBlock } from '../../bench/doc-block.ts';
 
 export const REPORT_FILE = path.resolve(import.meta.dirname, '..', '..', '.tmp', 'faults-report.json');
+
+/** The page whose `faults` block holds the table. */
+export const DOCS_FILE = path.resolve(import.meta.dirname, '..', '..', 'docs', 'reliability.md');
 
 export interface Figures {
   /** The table row: a fault, or a family of bad inputs. */
@@ -59,16 +64,21 @@ export function readEntries(file = REPORT_FILE): Entry[] {
 
 const SUITE_ORDER: Record<Figures['suite'], number> = { faults: 0, 'bad-input': 1, keys: 2 };
 
-/** The markdown table: one row per group, its latest cases summed. */
-export function reportTable(entries: readonly Entry[]): string {
+/** The figures that count: the latest of each (group, case). */
+function latestEntries(entries: readonly Entry[]): Entry[] {
   const latest = new Map<string, Entry>();
   for (const e of entries) {
     const id = `${e.suite}\u0000${e.group}\u0000${e.case ?? e.group}`;
     const seen = latest.get(id);
     if (!seen || seen.at <= e.at) latest.set(id, e);
   }
+  return [...latest.values()];
+}
+
+/** The markdown table: one row per group, its latest cases summed. */
+export function reportTable(entries: readonly Entry[]): string {
   const groups = new Map<string, Entry[]>();
-  for (const e of latest.values()) {
+  for (const e of latestEntries(entries)) {
     const id = `${e.suite}\u0000${e.group}`;
     groups.set(id, [...(groups.get(id) ?? []), e]);
   }
@@ -111,11 +121,27 @@ export function reportTable(entries: readonly Entry[]): string {
   return lines.join('\n');
 }
 
+/** The table with where its figures come from: the command, and the days they were recorded. */
+export function reportMarkdown(entries: readonly Entry[]): string {
+  const days = latestEntries(entries)
+    .map((e) => e.at.slice(0, 10))
+    .sort();
+  const first = days[0] ?? '';
+  const last = days.at(-1) ?? '';
+  const when = first === last ? `on ${last}` : `from ${first} to ${last}`;
+  return `Figures recorded by \`npm run test:faults\` ${when} (\`.tmp/faults-report.json\`):\n\n${reportTable(entries)}`;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const entries = readEntries();
   if (entries.length === 0) {
     console.error(`No figures in ${REPORT_FILE}: run \`npm run test:faults\` first.`);
     process.exit(1);
   }
-  console.log(reportTable(entries));
+  const markdown = reportMarkdown(entries);
+  console.log(markdown);
+  if (process.argv.includes('--write')) {
+    writeDocBlock(DOCS_FILE, 'faults', markdown);
+    console.error(`wrote this table into ${path.relative(process.cwd(), DOCS_FILE)} (block faults)`);
+  }
 }

@@ -329,10 +329,9 @@ describe('Function: AthenaLake (workgroup)', () => {
     template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'datadog_usage' } });
   });
 
-  it('documents the same example questions in the README', () => {
+  it('documents the same example questions and views in docs/athena-focus.md', () => {
     // Prepare
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const section = readme.slice(readme.indexOf('## Querying with Athena'), readme.indexOf('## Deploying'));
+    const section = readFileSync(new URL('../../docs/athena-focus.md', import.meta.url), 'utf8');
 
     // Assess
     for (const example of EXAMPLE_QUERIES) expect(section).toContain(`\`\`\`sql\n${example.sql}\n\`\`\``);
