@@ -1,4 +1,5 @@
 import './node20.ts';
+import { setMaxListeners } from 'node:events';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { type LakeSettings, parseSettings } from '../infra/config.ts';
@@ -192,6 +193,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     );
     const deadline = Date.now() + timeoutMs;
     const controller = new AbortController();
+    // Every S3 request in flight listens to it, two listeners each, and commit reads up to 16 parts at once.
+    setMaxListeners(200, controller.signal);
     const running = handler(json(Payload) as never, {
       getRemainingTimeInMillis: () => deadline - Date.now(),
       signal: controller.signal,

@@ -21,6 +21,8 @@ export interface SimConfig {
   attributionPageSize: number;
   limit: number;
   periodSeconds: number;
+  /** Real milliseconds in one second of the rate limit. */
+  secondMs: number;
   now: () => Date;
   site: string;
 }

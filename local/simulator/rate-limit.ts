@@ -1,6 +1,7 @@
 /**
  * Datadog's rate limit: calendar-aligned windows of `periodSeconds` on the real clock (not the data
- * clock), and the five X-RateLimit-* headers on every answer.
+ * clock), and the five X-RateLimit-* headers on every answer. A second of the limit lasts `secondMs`
+ * of real time (1000 unless a test scales the clock); the headers always count in its seconds.
  */
 export interface RateLimitAnswer {
   /** This request is past the window's limit. */
@@ -12,12 +13,13 @@ export interface RateLimitAnswer {
 export function rateLimitWindow(
   limit: number,
   periodSeconds: number,
+  secondMs = 1000,
 ): (increment: boolean) => RateLimitAnswer {
   let window = -1;
   let count = 0;
   return (increment) => {
     const nowMs = Date.now();
-    const periodMs = periodSeconds * 1000;
+    const periodMs = periodSeconds * secondMs;
     const w = Math.floor(nowMs / periodMs);
     if (w !== window) {
       window = w;
@@ -28,7 +30,7 @@ export function rateLimitWindow(
       'X-RateLimit-Limit': String(limit),
       'X-RateLimit-Period': String(periodSeconds),
       'X-RateLimit-Remaining': String(Math.max(0, limit - count)),
-      'X-RateLimit-Reset': String(Math.max(1, Math.ceil(((w + 1) * periodMs - nowMs) / 1000))),
+      'X-RateLimit-Reset': String(Math.max(1, Math.ceil(((w + 1) * periodMs - nowMs) / secondMs))),
       'X-RateLimit-Name': 'usage_metering',
     };
     return { over: count > limit, headers };

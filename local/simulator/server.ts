@@ -39,8 +39,12 @@ export interface SimulatorOptions {
   defaultPageLimit?: number;
   /** Page size of cost_attribution and usage_attribution; default 50. */
   attributionPageSize?: number;
-  /** Calendar-aligned windows of `periodSeconds`; default 1000 per 60 s. Headers are always sent. */
-  rateLimit?: { limit: number; periodSeconds: number };
+  /**
+   * Calendar-aligned windows of `periodSeconds`; default 1000 per 60 s. Headers are always sent.
+   * `secondMs` scales the clock of the limit (default 1000): at 10, a 6 s period lasts 60 ms and the
+   * headers still say 6 s, so a test sees hours of rate-limited paging in seconds.
+   */
+  rateLimit?: { limit: number; periodSeconds: number; secondMs?: number };
   /** Clock for data availability (not for rate-limit windows, which use the real clock). */
   now?: () => Date;
   /** 'ddog-gov.com' (US1-FED) makes cost_attribution answer 400. */
@@ -64,6 +68,8 @@ export interface DatadogSimulator {
     query: Record<string, string>;
     status: number;
     headers: Record<string, string | string[] | undefined>;
+    /** When it arrived (epoch ms). */
+    at: number;
   }>;
   /** Every record sent in a 2xx response body, in order (re-served records appear again). */
   served: ServedRecord[];
@@ -95,6 +101,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Datad
     attributionPageSize: Math.max(1, opts.attributionPageSize ?? 50),
     limit: opts.rateLimit?.limit ?? 1000,
     periodSeconds: Math.max(1, opts.rateLimit?.periodSeconds ?? 60),
+    secondMs: Math.max(1, opts.rateLimit?.secondMs ?? 1000),
     now: opts.now ?? (() => new Date()),
     site: opts.site ?? 'datadoghq.com',
   };
@@ -109,7 +116,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Datad
   const requests: DatadogSimulator['requests'] = [];
   const served: ServedRecord[] = [];
   const { faults, take: takeFault } = createFaultQueue();
-  const rateLimit = rateLimitWindow(cfg.limit, cfg.periodSeconds);
+  const rateLimit = rateLimitWindow(cfg.limit, cfg.periodSeconds, cfg.secondMs);
   const timers = new Set<NodeJS.Timeout>();
   /** Makes each emptyPage cursor distinct from every cursor sent before. */
   let emptyPages = 0;
@@ -134,6 +141,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Datad
       query,
       status: 0,
       headers: { ...req.headers },
+      at: Date.now(),
     };
     requests.push(entry);
 

@@ -223,6 +223,33 @@ describe('Simulator: rate limit', () => {
   });
 });
 
+describe('Simulator: rate limit on a scaled clock', () => {
+  const ctx = withSimulator({ rateLimit: { limit: 2, periodSeconds: 6, secondMs: 50 } });
+
+  it('counts the headers in its seconds, and a 6 s window lasts 6 × secondMs of real time', async () => {
+    // Prepare: start just after a window begins (a window lasts 300 ms)
+    await new Promise((r) => setTimeout(r, 300 - (Date.now() % 300) + 5));
+
+    // Act
+    const statuses: number[] = [];
+    let last: Awaited<ReturnType<typeof get>> | undefined;
+    for (let i = 0; i < 3; i++) {
+      last = await get(ctx.sim, '/api/v1/usage/billable-summary');
+      statuses.push(last.status);
+    }
+    const reset = Number(last?.headers['x-ratelimit-reset']);
+    await new Promise((r) => setTimeout(r, reset * 50 + 5));
+    const after = await get(ctx.sim, '/api/v1/usage/billable-summary');
+
+    // Assess
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(last?.headers['x-ratelimit-period']).toBe('6');
+    expect(reset).toBeGreaterThanOrEqual(1);
+    expect(reset).toBeLessThanOrEqual(6);
+    expect(after.status).toBe(200);
+  });
+});
+
 describe('Simulator: access rules', () => {
   const child = withSimulator({ parentOrg: false });
   const usageOnly = withSimulator({ scopes: ['usage_read'] });
