@@ -31,7 +31,11 @@ export const NO_LIMIT = { limit: 1_000_000_000, periodSeconds: 60 };
 /** Lambda timeout as deployed for the fetch functions (infra/datadog-usage-stack.ts). */
 export const FETCH_TIMEOUT_MS = 300_000;
 
-/** The harness on the bench's clock: the simulator's data and every run's planner at NOW unless given. */
+/**
+ * The harness on the bench's clock: the simulator's data and every run's planner at NOW unless given.
+ * Rate-limited runs pass the real clock instead: their Wait states wait on it, and the rate-limit
+ * ledger compares it with the ends of limit windows.
+ */
 export function startBenchHarness(sim: SimulatorOptions = {}): Promise<Harness> {
   return startHarness({ sim: { now: () => NOW, ...sim }, run: { now: () => NOW }, tmpPrefix: 'lake-bench-' });
 }

@@ -1,7 +1,9 @@
 /**
  * Section 3 — rate limits: a multi-window hourly-usage backfill through runLocal against a simulator that
  * enforces a calendar-aligned window, versus the bound requests ÷ limit × period, the 429s it drew, and
- * Datadog's fixed-sleep loop (sleep 5 s between pages) on a second simulator with the same limit.
+ * Datadog's fixed-sleep loop (sleep 5 s between pages) on a second simulator with the same limit. Then
+ * one day window of hundreds of pages at 10 requests per 6 s on a scaled clock: every exhausted limit
+ * window a Wait state, the window outgrowing its execution's budget into window executions.
  */
 
 import { CATEGORIES, type CategoryOptions, DEFAULT_OPTIONS } from '../lambdas/categories.ts';
@@ -81,6 +83,27 @@ export interface RateLimitResult {
 }
 
 const FIXED_SLEEP_MS = 5_000;
+
+type SentRequest = { status: number; at: number };
+
+/** The calendar-aligned limit windows the requests fell in, and the most 429s one of them drew. */
+function limitWindows(
+  sent: readonly SentRequest[],
+  periodMs: number,
+): { limitWindowsSpanned: number; max429PerLimitWindow: number } {
+  const perWindow = new Map<number, number>();
+  for (const r of sent) {
+    const w = Math.floor(r.at / periodMs);
+    perWindow.set(w, (perWindow.get(w) ?? 0) + (r.status === 429 ? 1 : 0));
+  }
+  return { limitWindowsSpanned: perWindow.size, max429PerLimitWindow: Math.max(0, ...perWindow.values()) };
+}
+
+/** Earliest finish from `start` when `requests` go out `limit` per calendar-aligned window of `periodMs`. */
+function alignedBound(start: number, requests: number, limit: number, periodMs: number): number {
+  const batches = Math.ceil(requests / limit);
+  return batches <= 1 ? 0 : Math.ceil(start / periodMs) * periodMs - start + (batches - 2) * periodMs;
+}
 
 /** Datadog's pseudo-code over consecutive windows: GET, write, sleep 5 s, until `stop()` says so. */
 async function fixedSleepLoop(
@@ -183,12 +206,6 @@ export async function runRateLimit(
         () => pipelineDone,
       );
 
-    // The simulator logs requests without a time: sample its log every 5 ms to place each one in a
-    // calendar-aligned limit window (close enough: the windows are seconds long).
-    const stamps: number[] = [];
-    const sampler = setInterval(() => {
-      while (stamps.length < env.sim.requests.length) stamps.push(Date.now());
-    }, 5);
     let planStarted: number | undefined;
     let planStartedAt = 0;
     const result = await env.run(
@@ -206,15 +223,13 @@ export async function runRateLimit(
             planStartedAt = Date.now();
             if (config.measureFixedSleep) loop = startLoop();
           }
-          return NOW;
+          return new Date();
         },
         executionName: 'bench-rate-limit',
         ...(config.settings ? { settings: config.settings } : {}),
       },
     );
     const ended = performance.now();
-    clearInterval(sampler);
-    while (stamps.length < env.sim.requests.length) stamps.push(Date.now());
     pipelineDone = true;
     const looped = loop ? await loop : undefined;
 
@@ -229,22 +244,8 @@ export async function runRateLimit(
     const wallMs = ended - (planStarted ?? ended);
     const periodMs = config.periodSeconds * 1000;
     const boundMs = (minimumRequests / config.limit) * periodMs;
-    const batches = Math.ceil(minimumRequests / config.limit);
-    const alignedBoundMs =
-      batches <= 1
-        ? 0
-        : Math.ceil(planStartedAt / periodMs) * periodMs - planStartedAt + (batches - 2) * periodMs;
-    const perWindow = new Map<number, { requests: number; throttled: number }>();
-    env.sim.requests.forEach((r, i) => {
-      if (r.path !== HOURLY_PATH) return;
-      const w = Math.floor((stamps[i] ?? 0) / periodMs);
-      const c = perWindow.get(w) ?? { requests: 0, throttled: 0 };
-      c.requests++;
-      if (r.status === 429) c.throttled++;
-      perWindow.set(w, c);
-    });
-    const limitWindowsSpanned = perWindow.size;
-    const max429PerLimitWindow = Math.max(0, ...[...perWindow.values()].map((c) => c.throttled));
+    const alignedBoundMs = alignedBound(planStartedAt, minimumRequests, config.limit, periodMs);
+    const { limitWindowsSpanned, max429PerLimitWindow } = limitWindows(sent, periodMs);
 
     // Fixed-sleep loop: (requests − 1) sleeps + each request's own time.
     let fixed: RateLimitResult['fixedSleep'];
@@ -306,5 +307,99 @@ export async function runRateLimit(
     };
   } finally {
     await Promise.all([env.close(), loopEnv.close()]);
+  }
+}
+
+export interface LongWindowConfig {
+  limit: number;
+  periodSeconds: number;
+  /** Real milliseconds in one second of the limit (the simulator's and the pipeline's). */
+  secondMs: number;
+  orgs: number;
+  day: string;
+}
+
+export interface LongWindowResult {
+  config: LongWindowConfig;
+  pages: number;
+  status: string;
+  requests: number;
+  throttled429: number;
+  max429PerLimitWindow: number;
+  limitWindowsSpanned: number;
+  waitStates: number;
+  windowExecutions: number;
+  fetchInvocations: number;
+  /** From the first request to the run's end, in real ms. */
+  wallMs: number;
+  boundMs: number;
+  overBound: number;
+  alignedBoundMs: number;
+  overAlignedBound: number;
+  /** The same, in the limit's seconds: what the run would take against Datadog. */
+  unscaledWallSeconds: number;
+}
+
+/**
+ * One day window of one record per page (hundreds of pages) at the deployed invocation budgets, every
+ * wait a Wait state: pacing from the first request against pages ÷ limit × period.
+ */
+export async function runLongWindow(config: LongWindowConfig): Promise<LongWindowResult> {
+  const env = await startBenchHarness({
+    orgs: config.orgs,
+    rateLimit: { limit: config.limit, periodSeconds: config.periodSeconds, secondMs: config.secondMs },
+  });
+  try {
+    const windows = dayWindows(config.day, 1);
+    const { records, minimum } = hourlyWork(env.sim, windows, { ...DEFAULT_OPTIONS, pageSize: 1 });
+    const result = await env.run(
+      {
+        account: 'main',
+        categories: ['hourly_usage'],
+        start: config.day,
+        end: addDaysIso(config.day, 1),
+        pageSize: 1,
+      },
+      {
+        now: () => new Date(),
+        executionName: 'bench-long-window',
+        limits: { maxInlineWaitSeconds: 0, headerSecondMs: config.secondMs },
+      },
+    );
+    const ended = Date.now();
+    const landed = result.output.output.categories.hourly_usage?.records;
+    if (result.output.execution_status !== 'S_OK' || landed !== records) {
+      throw new Error(
+        `long window: run ended ${result.output.execution_status} with ${landed} of ${records} records`,
+      );
+    }
+    const sent = env.sim.requests.filter((r) => r.path === HOURLY_PATH);
+    const first = sent[0]?.at ?? ended;
+    const periodMs = config.periodSeconds * config.secondMs;
+    const wallMs = ended - first;
+    const boundMs = (minimum / config.limit) * periodMs;
+    const alignedBoundMs = alignedBound(first, minimum, config.limit, periodMs);
+    log(
+      `  long window: ${sent.length} requests, ${result.stats.waitStates} Wait states, ${result.stats.windowExecutions} window executions in ${wallMs} ms, bound ${Math.round(boundMs)} ms`,
+    );
+    return {
+      config,
+      pages: minimum,
+      status: result.output.execution_status,
+      requests: sent.length,
+      throttled429: sent.filter((r) => r.status === 429).length,
+      ...limitWindows(sent, periodMs),
+      waitStates: result.stats.waitStates,
+      windowExecutions: result.stats.windowExecutions,
+      fetchInvocations: result.stats.invocations['Fetch hourly_usage'] ?? 0,
+      wallMs,
+      boundMs: Math.round(boundMs),
+      overBound: round(wallMs / boundMs),
+      alignedBoundMs: Math.round(alignedBoundMs),
+      overAlignedBound: round(wallMs / Math.max(1, alignedBoundMs)),
+      unscaledWallSeconds: Math.round(wallMs / config.secondMs),
+    };
+  } finally {
+    await env.close();
   }
 }

@@ -72,6 +72,10 @@ export interface LocalRunOptions {
   /** `$$.Execution.StartTime`; default: when the run starts. */
   executionStart?: string;
   log?: Logger;
+  /**
+   * The handlers' clock; default the real one. Wait states wait on the real clock (unless
+   * `waitOverrideMs`), so a run whose limit makes it wait needs the real clock here.
+   */
   now?: () => Date;
   onProgress?: (p: Progress) => void;
   /** Called once the Plan state has planned the run. */
