@@ -303,7 +303,7 @@ async function directPass(env: Harness, input: Record<string, unknown>, runId: s
       pw.durationMs += run.durations.reduce((a, b) => a + b, 0);
       pw.billedMs += run.durations.reduce((a, b) => a + Math.ceil(b), 0);
       pw.requests += env.sim.requests.length - requestsBefore;
-      pw.pages += run.item.part;
+      pw.pages += run.item.pagesWritten;
       pw.records += run.item.records;
       pw.putTier += put;
       pw.getTier += get;
@@ -312,7 +312,7 @@ async function directPass(env: Harness, input: Record<string, unknown>, runId: s
       results.push({
         index,
         status: 'done',
-        pages: run.item.part,
+        pages: run.item.pagesWritten,
         records: run.item.records,
         bytes: run.item.bytes,
         final: run.item.final,

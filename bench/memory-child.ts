@@ -95,7 +95,7 @@ const result: MemoryChildResult = {
   heapUsedMB: Math.round((process.memoryUsage().heapUsed / 1048576) * 10) / 10,
   vmHwmMB: vmHwmMB(),
   records: out?.records ?? 0,
-  pages: out?.part ?? 0,
+  pages: out?.pagesWritten ?? 0,
   bytes: out?.bytes ?? 0,
   durationMs: Math.round(performance.now() - started),
 };

@@ -252,7 +252,7 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
       for (const w of windows) {
         const { item } = await driveWindow(handler, workItem('hourly_usage', w.start, options));
         records += item.records;
-        pages += item.part;
+        pages += item.pagesWritten;
       }
       return { records, pages };
     };

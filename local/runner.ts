@@ -226,7 +226,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         category: item.category,
         windowStart: item.windowStart,
         status: item.status,
-        pages: item.part,
+        pages: item.pagesWritten,
         records: item.records,
         waitSeconds: item.waitSeconds,
         position: item.position,

@@ -336,7 +336,7 @@ export class PipelineStateMachine extends Construct {
       parameters: {
         index: JsonPath.numberAt('$.index'),
         status: 'done',
-        pages: JsonPath.numberAt('$.part'),
+        pages: JsonPath.numberAt('$.pagesWritten'),
         records: JsonPath.numberAt('$.records'),
         bytes: JsonPath.numberAt('$.bytes'),
         final: JsonPath.stringAt('$.final'),
@@ -347,7 +347,7 @@ export class PipelineStateMachine extends Construct {
       parameters: {
         index: JsonPath.numberAt('$.index'),
         status: 'failed',
-        pages: JsonPath.numberAt('$.part'),
+        pages: JsonPath.numberAt('$.pagesWritten'),
         records: JsonPath.numberAt('$.records'),
         bytes: JsonPath.numberAt('$.bytes'),
         final: false,

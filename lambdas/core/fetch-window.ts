@@ -161,7 +161,7 @@ export async function* paginate(
 
 /** The window's state, one page on: counts added, the page now written and the cursor after it. */
 function advance(item: WorkItem, part: StoredPart): void {
-  item.part = part.page + 1;
+  item.pagesWritten = part.page + 1;
   item.records += part.records;
   item.bytes += part.bytes;
   item.cursor = part.next;
@@ -264,7 +264,7 @@ export async function fetchWindow(
     }
   };
 
-  if (item.part === 0 && item.cursor === '') {
+  if (item.pagesWritten === 0 && item.cursor === '') {
     // A newer fetch is committed already: nothing this one could fetch would be seen.
     const committed = await readCommit(deps.s3, ref);
     if (committed && committed.record.fetch_id === fetchId) {
@@ -286,7 +286,7 @@ export async function fetchWindow(
       ref,
       windowKind: def.window,
       fetchId,
-      pages: item.part,
+      pages: item.pagesWritten,
       known: written,
       manifest: {
         account: item.account,
@@ -324,8 +324,8 @@ export async function fetchWindow(
       .filter((o) => o.what.kind === 'part' && o.what.fetchId === fetchId)
       .map((o) => (o.what as { page: number }).page),
   );
-  while (stored.has(item.part)) {
-    const part = await describePart(deps.s3, ref, fetchId, item.part, signal);
+  while (stored.has(item.pagesWritten)) {
+    const part = await describePart(deps.s3, ref, fetchId, item.pagesWritten, signal);
     advance(item, part);
     written.push(part);
     if (!part.next) return complete(written, item.rateLimit ?? {});
@@ -343,7 +343,7 @@ export async function fetchWindow(
       item.rateLimit = rl;
       await ledger.observe(item.category, rl, deps.now().getTime());
 
-      const at = item.part;
+      const at = item.pagesWritten;
       const part =
         (await writePart(deps.s3, {
           ref,
@@ -371,7 +371,7 @@ export async function fetchWindow(
       item.position = (last !== undefined && def.position?.(last, window)) || item.position;
 
       if (!item.cursor) return await complete(written, rl);
-      if (item.part >= limits.maxPagesPerWindow) {
+      if (item.pagesWritten >= limits.maxPagesPerWindow) {
         throw new PageLimitError(
           `${item.category} ${window.partition} passed ${limits.maxPagesPerWindow} pages; stopping a runaway cursor`,
         );
@@ -381,7 +381,10 @@ export async function fetchWindow(
         await deps.sleep(limits.fallbackPageDelayMs);
       }
       if (pages >= limits.maxPagesPerInvocation || deps.remainingMs() < limits.reserveMs) {
-        log.info('handing the cursor back', { part: item.part, pages_this_invocation: pages });
+        log.info('handing the cursor back', {
+          pages_written: item.pagesWritten,
+          pages_this_invocation: pages,
+        });
         return item;
       }
       const hold = await pace();

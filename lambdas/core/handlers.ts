@@ -139,7 +139,7 @@ export function createFetchHandler(category: CategoryName, source: RuntimeSource
     });
     // Per invocation, the deltas: CloudWatch sums them per category.
     (rt.metrics ?? silentMetrics).category(category, {
-      Pages: result.part - item.part,
+      Pages: result.pagesWritten - item.pagesWritten,
       Records: result.records - item.records,
       Bytes: result.bytes - item.bytes,
       Throttles: result.throttles - item.throttles,

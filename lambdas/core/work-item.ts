@@ -63,8 +63,8 @@ function workItemSchema(category: CategoryName) {
       cursor: z
         .string({ error: `expected a cursor string of at most ${MAX_CURSOR_LENGTH} characters` })
         .check(z.maxLength(MAX_CURSOR_LENGTH)),
-      /** Next part number (= pages written so far for this window). */
-      part: count(),
+      /** Pages written so far for this window by this fetch: also the number of the next part. */
+      pagesWritten: count(),
       records: count(),
       bytes: count(),
       /** `pending` before the first call; `more` to call again now; `wait` to wait until `waitUntil` first. */
@@ -118,7 +118,7 @@ export type WorkItem = z.output<ReturnType<typeof workItemSchema>>;
 export const INITIAL_PROGRESS = {
   windowStart: '',
   cursor: '',
-  part: 0,
+  pagesWritten: 0,
   records: 0,
   bytes: 0,
   status: 'pending',

@@ -678,7 +678,7 @@ const ITEM_CASES: ItemCase[] = [
     'invocations',
     /expected a count: an integer from 0/,
   ],
-  ['fractional part number', { part: 1.5 }, 'part', /expected a count/],
+  ['fractional page count', { pagesWritten: 1.5 }, 'pagesWritten', /expected a count/],
   [
     'window in year 9999',
     { groupStart: '9999-01-01T00:00:00.000Z' },

@@ -71,7 +71,7 @@ describe('Scale: a 15-month backfill of every category for 10 accounts in one ex
       windowStart: '2026-01-01T00:00:00.000Z',
       options: plan.options,
       cursor: 'c'.repeat(2048),
-      part: 99_999,
+      pagesWritten: 99_999,
       records: 1e12,
       bytes: 1e15,
       status: 'wait',
