@@ -29,21 +29,6 @@ import {
 import type { LocalRunResult } from '../../local/runner.ts';
 import { recordFigures } from '../support/faults-report.ts';
 
-// The definition only depends on the settings: synthesize it once per settings, not once per run.
-vi.mock('../../infra/definition.ts', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('../../infra/definition.ts')>();
-  const cache = new Map<string, ReturnType<typeof actual.synthesizeStack>>();
-  return {
-    ...actual,
-    synthesizeStack: (settings?: Parameters<typeof actual.synthesizeStack>[0]) => {
-      const key = JSON.stringify(settings ?? null);
-      const hit = cache.get(key) ?? actual.synthesizeStack(settings);
-      cache.set(key, hit);
-      return hit;
-    },
-  };
-});
-
 const NOW = new Date();
 const TODAY = startOfDay(NOW);
 const THIS_MONTH = startOfMonth(NOW);

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { CATEGORIES } from '../../lambdas/categories.ts';
 import { fetchOfKey, parsePartitionKey } from '../../lambdas/core/layout.ts';
 import type { PartInfo } from '../../lambdas/core/page-writer.ts';
@@ -30,22 +30,6 @@ import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '..
 import { recordFigures } from '../support/faults-report.ts';
 import { type FaultyS3Proxy, startFaultyS3Proxy } from '../support/faulty-s3-proxy.ts';
 import { MIB, startHostile, streamOf } from '../support/hostile-server.ts';
-
-// The definition only depends on the settings: synthesize it once per settings, not once per run
-// (CDK synth is ~1 s of CPU; the state machine each run executes is the same one).
-vi.mock('../../infra/definition.ts', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('../../infra/definition.ts')>();
-  const cache = new Map<string, ReturnType<typeof actual.synthesizeStack>>();
-  return {
-    ...actual,
-    synthesizeStack: (settings?: Parameters<typeof actual.synthesizeStack>[0]) => {
-      const key = JSON.stringify(settings ?? null);
-      const hit = cache.get(key) ?? actual.synthesizeStack(settings);
-      cache.set(key, hit);
-      return hit;
-    },
-  };
-});
 
 const CATEGORY = 'hourly_usage';
 const ROOT = `${PREFIX}/${CATEGORY}/account=main/`;

@@ -35,21 +35,6 @@ import { type SimulatorOptions, startSimulator } from '../../local/simulator/ind
 import { main as doctor } from '../../ops/doctor.ts';
 import { recordFigures } from '../support/faults-report.ts';
 
-// The definition only depends on the settings: synthesize it once per settings, not once per run.
-vi.mock('../../infra/definition.ts', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('../../infra/definition.ts')>();
-  const cache = new Map<string, ReturnType<typeof actual.synthesizeStack>>();
-  return {
-    ...actual,
-    synthesizeStack: (settings?: Parameters<typeof actual.synthesizeStack>[0]) => {
-      const key = JSON.stringify(settings ?? null);
-      const hit = cache.get(key) ?? actual.synthesizeStack(settings);
-      cache.set(key, hit);
-      return hit;
-    },
-  };
-});
-
 const API_KEY = 'DDAPIKEY-canary-7f3a';
 const APP_KEY = 'DDAPPKEY-canary-91bc';
 const CANARY = { apiKey: API_KEY, appKey: APP_KEY, site: 'datadoghq.com' as const };
