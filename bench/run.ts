@@ -38,7 +38,7 @@ const modules = (async () => {
     import('./cost-model.ts'),
   ]);
   const { localDefinitions } = await import('../local/runner.ts');
-  localDefinitions(deployed);
+  await localDefinitions(deployed);
   return loaded;
 })();
 

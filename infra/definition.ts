@@ -3,11 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { Definitions, Json } from './asl.ts';
 import { type LakeSettings, parseSettings } from './config.ts';
 import { DatadogUsageStack } from './datadog-usage-stack.ts';
-import { type Definitions, type Json, parseDefinition } from './pipeline-definitions.ts';
+import { parseDefinition } from './pipeline-definitions.ts';
 
-export type { Definitions } from './pipeline-definitions.ts';
+export type { Definitions } from './asl.ts';
 
 /** The stack as `cdk synth` builds it, with bundling skipped (the definition does not depend on it). */
 export function synthesizeStack(settings: LakeSettings = parseSettings(undefined)): {
@@ -45,4 +46,4 @@ export function definitionFromTemplate(
   return definitionsFromTemplate(template).pipeline;
 }
 
-export { taskStateNames, taskTimeouts } from './pipeline-definitions.ts';
+export { taskStateNames, taskTimeouts } from './asl.ts';

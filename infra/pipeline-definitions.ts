@@ -8,7 +8,7 @@ import { Code, type IFunction, Function as LambdaFunction, Runtime } from 'aws-c
 import type { CfnStateMachine, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { CategoryName } from '../lambdas/categories.ts';
-import type { LakeSettings } from './config.ts';
+import type { DefinitionSettings, Definitions, Json } from './asl.ts';
 import {
   FUNCTION_TIMEOUTS,
   PipelineStateMachine,
@@ -19,16 +19,6 @@ import { physicalNames } from './names.ts';
 export const FAKE_REGION = 'us-east-1';
 export const FAKE_ACCOUNT = '123456789012';
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** The two state machines' definitions (ASL), CloudFormation tokens replaced by fixed fake values. */
-export interface Definitions {
-  /** The pipeline: plan, the groups' distributed Map, the run summary. */
-  pipeline: Record<string, unknown>;
-  /** Where a window continues when it outgrows its group's execution. */
-  window: Record<string, unknown>;
-}
-
 /** The ids the stack gives its functions' constructs (each holds its function as `Function`). */
 export const FUNCTION_IDS = {
   fetch: (category: CategoryName) => `Fetch-${category}`,
@@ -38,7 +28,7 @@ export const FUNCTION_IDS = {
 
 /** The state machine's props for a deployment's settings and functions: one place for the stack and local runs. */
 export function pipelineProps(
-  settings: LakeSettings,
+  settings: DefinitionSettings,
   functions: Pick<PipelineStateMachineProps, 'planFunction' | 'summarizeFunction' | 'fetchFunctions'> &
     Partial<Pick<PipelineStateMachineProps, 'logRetention'>>,
 ): PipelineStateMachineProps {
@@ -81,7 +71,7 @@ export function parseDefinition(body: Json): Record<string, unknown> {
 }
 
 /** The definitions the stack deploys for these settings, built from the state-machine construct alone. */
-export function buildDefinitions(settings: LakeSettings): Definitions {
+export function buildDefinitions(settings: DefinitionSettings): Definitions {
   const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), settings.stackName);
   const stub = (id: string, timeout: LambdaFunction['timeout']): IFunction =>
     new LambdaFunction(new Construct(stack, id), 'Function', {
@@ -106,41 +96,4 @@ export function buildDefinitions(settings: LakeSettings): Definitions {
   const render = (sm: StateMachine) =>
     parseDefinition(stack.resolve((sm.node.defaultChild as CfnStateMachine).definitionString) as Json);
   return { pipeline: render(pipeline.stateMachine), window: render(pipeline.windowStateMachine) };
-}
-
-/** Every Task state's name, in nested Maps too: the local runner must bind each one. */
-export function taskStateNames(definition: Record<string, unknown>): string[] {
-  const names: string[] = [];
-  const walk = (states: Record<string, Record<string, unknown>>) => {
-    for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task') names.push(name);
-      const processor = (state.ItemProcessor ?? state.Iterator) as {
-        States?: Record<string, Record<string, unknown>>;
-      };
-      if (processor?.States) walk(processor.States);
-      for (const branch of (state.Branches ?? []) as Array<{
-        States: Record<string, Record<string, unknown>>;
-      }>) {
-        walk(branch.States);
-      }
-    }
-  };
-  walk(definition.States as Record<string, Record<string, unknown>>);
-  return names;
-}
-
-/** Every Task state's `TimeoutSeconds`, by name (nested Maps too). */
-export function taskTimeouts(definition: Record<string, unknown>): Record<string, number> {
-  const out: Record<string, number> = {};
-  const walk = (states: Record<string, Record<string, unknown>>) => {
-    for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task' && typeof state.TimeoutSeconds === 'number') out[name] = state.TimeoutSeconds;
-      const processor = (state.ItemProcessor ?? state.Iterator) as {
-        States?: Record<string, Record<string, unknown>>;
-      };
-      if (processor?.States) walk(processor.States);
-    }
-  };
-  walk(definition.States as Record<string, Record<string, unknown>>);
-  return out;
 }

@@ -133,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
   const input = inputFromFlags(flags);
   const account = flags.account ?? 'main';
   const prefix = flags.prefix ?? 'datadog';
-  const { mapConcurrency, windowConcurrency, categories } = loadCdkJsonSettings();
+  const { stackName, mapConcurrency, windowConcurrency, categories } = loadCdkJsonSettings();
   let envKeys: DatadogKeys | undefined;
   try {
     if (!ACCOUNT_NAME_PATTERN.test(account)) {
@@ -209,7 +209,7 @@ export async function main(argv: string[]): Promise<number> {
     const eta = new EtaEstimator();
     const result = await runLocal({
       input,
-      settings: { mapConcurrency, windowConcurrency, categories },
+      settings: { stackName, mapConcurrency, windowConcurrency, categories },
       accounts: [{ name: account, secretName: 'local', site: keys.site }],
       keys,
       datadogUrl,

@@ -2,14 +2,15 @@ import './node20.ts';
 import { setMaxListeners } from 'node:events';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { type LakeSettings, parseSettings } from '../infra/config.ts';
-import { STATE } from '../infra/constructs/pipeline-state-machine.ts';
 import {
-  buildDefinitions,
   type Definitions,
+  definitionSettings,
+  generatedDefinitionsFor,
   taskStateNames,
   taskTimeouts,
-} from '../infra/pipeline-definitions.ts';
+} from '../infra/asl.ts';
+import { type LakeSettings, parseSettings } from '../infra/config.ts';
+import { STATE } from '../infra/state-names.ts';
 import { CATEGORY_NAMES, type CategoryName } from '../lambdas/categories.ts';
 import { DEFAULT_LIMITS, type FetchLimits } from '../lambdas/core/fetch-window.ts';
 import {
@@ -105,19 +106,29 @@ export interface LocalRunResult {
   windowDefinition: Record<string, unknown>;
 }
 
-const built = new Map<string, Definitions>();
+const built = new Map<string, Promise<Definitions>>();
+/** Definitions aws-local-stepfunctions has checked (or a test has, for the generated file): by key. */
+const checked = new Set<string>();
 
 /**
- * The definitions `cdk synth` deploys for these settings, tokens replaced: built by the state-machine
- * construct alone (no stack synthesis), once per settings in a process.
+ * The definitions `cdk synth` deploys for these settings, tokens replaced: those kept in
+ * `infra/definitions.generated.json` when they are for these settings (no CDK loaded), otherwise
+ * built by the state-machine construct alone (no stack synthesis); once per settings in a process.
  */
-export function localDefinitions(settings: LakeSettings): Definitions {
-  const key = JSON.stringify(settings);
-  const hit = built.get(key);
-  if (hit) return structuredClone(hit);
-  const definitions = buildDefinitions(settings);
-  built.set(key, definitions);
-  return structuredClone(definitions);
+export async function localDefinitions(settings: LakeSettings): Promise<Definitions> {
+  const wanted = definitionSettings(settings);
+  const key = JSON.stringify(wanted);
+  let definitions = built.get(key);
+  if (!definitions) {
+    definitions = (async () => {
+      const generated = generatedDefinitionsFor(wanted);
+      // test/unit/definitions.test.ts checks the generated ones with every check on.
+      if (generated) for (const which of ['pipeline', 'window']) checked.add(`${which} ${key}`);
+      return generated ?? (await import('../infra/pipeline-definitions.ts')).buildDefinitions(wanted);
+    })();
+    built.set(key, definitions);
+  }
+  return structuredClone(await definitions);
 }
 
 /** What Step Functions raises in a task whose child execution failed. */
@@ -143,7 +154,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     accounts: options.accounts,
     prefix: options.prefix,
   });
-  const { pipeline: definition, window: windowDefinition } = localDefinitions(settings);
+  const { pipeline: definition, window: windowDefinition } = await localDefinitions(settings);
+  const definitionsKey = JSON.stringify(definitionSettings(settings));
   const runtime: Runtime = {
     bucket: options.bucket,
     prefix: options.prefix,
@@ -261,7 +273,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const { Input } = params as { Input: unknown };
     const n = ++stats.windowExecutions;
     try {
-      const output = await execute(windowDefinition, Input, `window-${n}`);
+      const output = await execute('window', Input, `window-${n}`);
       return { Output: output, Status: 'SUCCEEDED' };
     } catch (error) {
       const cause = (error as { cause?: Error }).cause ?? (error as Error);
@@ -282,10 +294,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
   const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[-:.]/g, '')}`;
   /** Runs a definition to its end, with every Task bound, counting what happened into `stats`. */
-  async function execute(asl: Record<string, unknown>, input: unknown, name: string): Promise<unknown> {
-    const machine = new StateMachine(asl as never, {
-      validationOptions: { checkArn: true, checkPaths: true },
+  async function execute(which: keyof Definitions, input: unknown, name: string): Promise<unknown> {
+    // Each definition is checked (ARNs, paths, schema) the first time a process runs it.
+    const key = `${which} ${definitionsKey}`;
+    const machine = new StateMachine((which === 'pipeline' ? definition : windowDefinition) as never, {
+      validationOptions: { checkArn: true, checkPaths: true, noValidate: checked.has(key) },
     });
+    checked.add(key);
     const execution = machine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: handlers as never,
@@ -327,7 +342,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     }
   }
 
-  const output = (await execute(definition, options.input, executionName).finally(() =>
+  const output = (await execute('pipeline', options.input, executionName).finally(() =>
     Promise.allSettled(abandoned),
   )) as RunOutput;
   stats.elapsedMs = Date.now() - started;

@@ -30,6 +30,7 @@ import type { CategoryName } from '../../lambdas/categories.ts';
 import { MAX_WINDOWS_PER_GROUP } from '../../lambdas/core/plan.ts';
 import { INITIAL_PROGRESS } from '../../lambdas/core/work-item.ts';
 import { invocationBudget, type State as StateJson } from '../history-budget.ts';
+import { STATE } from '../state-names.ts';
 
 export interface PipelineStateMachineProps {
   planFunction: IFunction;
@@ -49,25 +50,6 @@ export interface PipelineStateMachineProps {
   windowStateMachineName: string;
   windowLogGroupName: string;
 }
-
-/** State names the local runner binds handlers to. */
-export const STATE = {
-  plan: 'Plan',
-  groups: 'For each group',
-  indexes: 'Window indexes',
-  windows: 'For each window',
-  route: 'Route by category',
-  fetch: (category: CategoryName) => `Fetch ${category}`,
-  check: 'Window done?',
-  pause: 'Wait for rate limit',
-  resume: 'Resume window',
-  continueWindow: 'Continue in a window execution',
-  done: 'Window done',
-  failed: 'Window failed',
-  summarizeGroup: 'Summarize group',
-  groupFailed: 'Record group failure',
-  summarize: 'Summarize run',
-} as const;
 
 /**
  * How long a window may take once it continues in window executions: far beyond its page cap at any

@@ -28,10 +28,10 @@ describe('Synth: the CDK app as `cdk synth` builds it', () => {
   });
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  it('is the definition the local runner executes, both state machines', () => {
+  it('is the definition the local runner executes, both state machines', async () => {
     // Act: the definitions the local runner builds for the same settings, whatever the local accounts
     const settings = loadCdkJsonSettings();
-    const local = localDefinitions({
+    const local = await localDefinitions({
       ...settings,
       accounts: [{ name: 'other', secretName: 'x', site: 'datadoghq.eu' }],
     });

@@ -1,8 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../infra/config.ts';
-import { STATE } from '../../infra/constructs/pipeline-state-machine.ts';
 import { definitionsFromTemplate, synthesizeStack, taskStateNames } from '../../infra/definition.ts';
+import { STATE } from '../../infra/state-names.ts';
 import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
 
 const settings = parseSettings({

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../infra/config.ts';
-import { STATE } from '../../infra/constructs/pipeline-state-machine.ts';
 import { definitionsFromTemplate, synthesizeStack } from '../../infra/definition.ts';
 import { HISTORY_SHARE, STEP_FUNCTIONS_LIMITS, worstCaseHistory } from '../../infra/history-budget.ts';
+import { STATE } from '../../infra/state-names.ts';
 import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
 import { DEFAULT_LIMITS } from '../../lambdas/core/fetch-window.ts';
 import { MAX_WINDOWS_PER_GROUP, planRun } from '../../lambdas/core/plan.ts';
