@@ -32,7 +32,7 @@ describe('Pipeline: one group fails, the run goes on', () => {
     proxy.failPut({
       times: Number.POSITIVE_INFINITY,
       keyIncludes: '_runs/run=failing-group/groups/main/hourly_usage/2026-10-09.json',
-      status: 503,
+      status: 500,
     });
 
     // Act
@@ -65,7 +65,7 @@ describe('Pipeline: one group fails, the run goes on', () => {
     proxy.failPut({
       times: Number.POSITIVE_INFINITY,
       keyIncludes: '_runs/run=lost-group/groups/main/hourly_usage/2026-10-09',
-      status: 503,
+      status: 500,
     });
 
     // Act

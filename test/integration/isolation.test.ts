@@ -99,7 +99,7 @@ describe('Isolation: readers see only complete windows, the latest committed fet
     const { pageSize, ...rest } = extra;
     return env.run(
       { account: 'main', categories: ['hourly_usage'], start: START, end: END, pageSize },
-      { prefix, waitOverrideMs: 0, ...rest },
+      { prefix, waitOverrideMs: 0, clientOptions: { baseDelayMs: 1 }, ...rest },
     );
   };
 
