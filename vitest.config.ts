@@ -22,7 +22,9 @@ export default defineConfig({
     projects: [
       // The rest share each worker's loaded modules (aws-cdk-lib, the AWS SDK, the pipeline) from file
       // to file instead of importing them again: half the suite's time was imports.
-      { test: { ...common, name: 'shared', include: ['test/**/*.test.ts'], exclude: MOCKING, isolate: false } },
+      {
+        test: { ...common, name: 'shared', include: ['test/**/*.test.ts'], exclude: MOCKING, isolate: false },
+      },
       { test: { ...common, name: 'isolated', include: MOCKING, isolate: true } },
     ],
   },
