@@ -3,7 +3,8 @@
  * of a Markdown file, the text between `<!-- begin generated: NAME -->` and
  * `<!-- end generated: NAME -->`, and leaves the prose around it alone. `npm run bench` writes block
  * `bench` and `bench/bundle.ts` block `bundle` of docs/performance.md; `npm run faults-report --
- * --write` writes block `faults` of docs/reliability.md.
+ * --write` writes block `faults` and `npm run capacity -- --write` block `capacity` of
+ * docs/reliability.md.
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 

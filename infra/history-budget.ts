@@ -6,10 +6,17 @@
  * that spends it continues in a fresh execution of the window state machine, with a fresh history.
  */
 
+/** Step Functions' own limits, and the one the pipeline sets on a window. */
 export const STEP_FUNCTIONS_LIMITS = {
   historyEvents: 25_000,
   payloadBytes: 256 * 1024,
   executionSeconds: 365 * 24 * 3600,
+  /**
+   * How long a window may take once it continues in window executions (their StartExecution.sync
+   * timeout): far beyond its page cap at any rate limit Datadog has answered with (100,000 pages at
+   * 10 per 30 s take 3.5 days), and within what a timer of the local interpreter can hold (24.8 days).
+   */
+  windowSeconds: 20 * 24 * 3600,
 } as const;
 
 /**

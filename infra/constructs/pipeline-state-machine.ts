@@ -29,7 +29,7 @@ import { Construct } from 'constructs';
 import type { CategoryName } from '../../lambdas/categories.ts';
 import { MAX_WINDOWS_PER_GROUP } from '../../lambdas/core/plan.ts';
 import { INITIAL_PROGRESS } from '../../lambdas/core/work-item.ts';
-import { invocationBudget, type State as StateJson } from '../history-budget.ts';
+import { invocationBudget, STEP_FUNCTIONS_LIMITS, type State as StateJson } from '../history-budget.ts';
 import { STATE } from '../state-names.ts';
 
 export interface PipelineStateMachineProps {
@@ -51,12 +51,7 @@ export interface PipelineStateMachineProps {
   windowLogGroupName: string;
 }
 
-/**
- * How long a window may take once it continues in window executions: far beyond its page cap at any
- * rate limit Datadog has answered with (100,000 pages at 10 per 30 s take 3.5 days), and within what
- * a timer of the local interpreter can hold (24.8 days).
- */
-const WINDOW_TIMEOUT = Duration.days(20);
+const WINDOW_TIMEOUT = Duration.seconds(STEP_FUNCTIONS_LIMITS.windowSeconds);
 
 /** Each function's timeout: its Task's too (the stack and local runs build from these). */
 export const FUNCTION_TIMEOUTS = {

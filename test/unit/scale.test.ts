@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CAPACITY_DOCS_FILE, largestParentMarkdown } from '../../bench/capacity.ts';
+import { replaceDocBlock } from '../../bench/doc-block.ts';
+import { capacity, capacityMarkdown, LARGEST_PARENT } from '../../infra/capacity.ts';
 import { parseSettings } from '../../infra/config.ts';
 import { definitionsFromTemplate, synthesizeStack } from '../../infra/definition.ts';
 import { HISTORY_SHARE, STEP_FUNCTIONS_LIMITS, worstCaseHistory } from '../../infra/history-budget.ts';
@@ -12,7 +16,7 @@ import {
   summarizeRun,
 } from '../../lambdas/core/summarize.ts';
 import { MAX_YEAR, MIN_YEAR } from '../../lambdas/core/windows.ts';
-import { INITIAL_PROGRESS, MAX_CURSOR_LENGTH, type WorkItem } from '../../lambdas/core/work-item.ts';
+import type { WorkItem } from '../../lambdas/core/work-item.ts';
 import { MAX_ACCOUNT_NAME_LENGTH, MAX_ACCOUNTS, MAX_PREFIX_LENGTH } from '../../lambdas/shared/config.ts';
 
 const ACCOUNTS = Array.from({ length: 10 }, (_, i) => ({
@@ -245,68 +249,43 @@ describe('Scale: the largest plan the input and settings bounds allow', () => {
 });
 
 describe('Scale: the largest parent supported, under the slowest rate limit seen', () => {
-  /**
-   * 1,000 child orgs, 60 product families, 15 months of every category for 10 accounts, each account
-   * limited to 10 requests per 30 s (what OpenCost's Datadog plugin paces at; Datadog publishes no
-   * number). Attribution is paged 50 records at a time (the simulator's default, smaller than Datadog's).
-   */
-  const ORGS = 1_000;
-  const FAMILIES = 60;
-  const TAG_COMBINATIONS = 100;
-  const LIMIT = 10;
-  const PERIOD_S = 30;
-  const ACCOUNTS_N = 10;
-  const DAYS = 457;
-  const MONTHS = 15;
   const largest = parseSettings({});
   const synthesized = synthesizeStack(largest);
-  const definitions = definitionsFromTemplate(synthesized.template);
-  const budgets = synthesized.stack.pipeline.budgets;
+  const rendered = {
+    ...definitionsFromTemplate(synthesized.template),
+    budgets: synthesized.stack.pipeline.budgets,
+    mapConcurrency: largest.mapConcurrency,
+  };
 
   it('completes its largest window within Step Functions’ bounds, and the whole backfill within a year', () => {
-    // Prepare: the pages of the largest windows
-    const hourlyPages = Math.ceil((ORGS * FAMILIES * 24) / 500);
-    const attributionPages = Math.ceil((ORGS * TAG_COMBINATIONS) / 50);
-    // Under the limit, an invocation takes LIMIT pages, then waits for the next limit window.
-    const invocations = (pages: number) => Math.ceil(pages / LIMIT);
-    const windowExecutions = (pages: number) =>
-      Math.max(0, Math.ceil((invocations(pages) - budgets.group) / budgets.window));
-
     // Act
-    const history = worstCaseHistory(definitions.pipeline as never, definitions.window as never, {
-      ...budgets,
-      windowsPerGroup: MAX_WINDOWS_PER_GROUP,
-      routeName: STATE.route,
-    });
-    const pagesPerAccount = DAYS * hourlyPages + MONTHS * (2 * attributionPages + 6);
-    // Accounts have limits of their own, but only mapConcurrency groups run at once.
-    const sideBySide = Math.min(ACCOUNTS_N, largest.mapConcurrency);
-    const seconds = ((pagesPerAccount * ACCOUNTS_N) / (sideBySide * LIMIT)) * PERIOD_S;
-    const item = JSON.stringify({
-      ...INITIAL_PROGRESS,
-      cursor: 'c'.repeat(MAX_CURSOR_LENGTH),
-      runId: 'x'.repeat(80),
-    });
-    console.log(
-      [
-        `Largest parent: ${ORGS} child orgs × ${FAMILIES} families, ${ACCOUNTS_N} accounts, ${MONTHS} months, ${LIMIT} requests per ${PERIOD_S} s per account`,
-        `  a day of hourly usage: ${hourlyPages} pages, ${invocations(hourlyPages)} invocations and Wait states, ${windowExecutions(hourlyPages)} window execution(s) after its group's ${budgets.group}; ${Math.round((invocations(hourlyPages) * PERIOD_S) / 60)} min`,
-        `  a month of attribution: ${attributionPages} pages, ${invocations(attributionPages)} invocations, ${windowExecutions(attributionPages)} window execution(s)`,
-        `  worst-case history: group ${history.child}, window execution ${history.window} of ${STEP_FUNCTIONS_LIMITS.historyEvents}`,
-        `  the backfill: ${pagesPerAccount} requests per account, ${sideBySide} accounts at a time (mapConcurrency ${largest.mapConcurrency}): ${(seconds / 86_400).toFixed(1)} days of a ${STEP_FUNCTIONS_LIMITS.executionSeconds / 86_400}-day execution`,
-        `  largest work item ${Buffer.byteLength(item)} bytes of ${STEP_FUNCTIONS_LIMITS.payloadBytes}`,
-      ].join('\n'),
-    );
+    const figures = capacity(LARGEST_PARENT, rendered);
+    console.log(capacityMarkdown(LARGEST_PARENT, figures));
 
     // Assess
-    expect(history.child).toBeLessThan(STEP_FUNCTIONS_LIMITS.historyEvents);
-    expect(history.window).toBeLessThan(STEP_FUNCTIONS_LIMITS.historyEvents);
-    expect(windowExecutions(hourlyPages)).toBeGreaterThanOrEqual(1);
-    expect(hourlyPages).toBeLessThan(DEFAULT_LIMITS.maxPagesPerWindow / 10);
-    expect(attributionPages).toBeLessThan(DEFAULT_LIMITS.maxPagesPerWindow / 10);
-    expect(seconds).toBeLessThan(STEP_FUNCTIONS_LIMITS.executionSeconds);
-    // A window's time stays within its continuation's timeout.
-    expect((invocations(hourlyPages) * PERIOD_S) / 86_400).toBeLessThan(20);
-    expect(Buffer.byteLength(item)).toBeLessThan(STEP_FUNCTIONS_LIMITS.payloadBytes / 50);
+    const { historyEvents, payloadBytes, executionSeconds } = STEP_FUNCTIONS_LIMITS;
+    expect(figures.history.group).toBeLessThan(historyEvents);
+    expect(figures.history.window).toBeLessThan(historyEvents);
+    expect(figures.history.parent).toBeLessThan(historyEvents * MARGIN);
+    // The largest day outgrows its group and continues in window executions.
+    expect(figures.hourlyDay.windowExecutions).toBeGreaterThanOrEqual(1);
+    expect(figures.hourlyDay.pages).toBeLessThan(DEFAULT_LIMITS.maxPagesPerWindow / 10);
+    expect(figures.attributionMonth.pages).toBeLessThan(DEFAULT_LIMITS.maxPagesPerWindow / 10);
+    expect(figures.backfill.days * 86_400).toBeLessThan(executionSeconds);
+    // A window's time stays within its continuation's timeout (20 days).
+    expect(figures.hourlyDay.minutes / 1440).toBeLessThan(20);
+    expect(figures.workItemBytes).toBeLessThan(payloadBytes / 50);
+  });
+
+  it('a parent ten times larger would outrun the execution’s year: the bound is real', () => {
+    const figures = capacity({ ...LARGEST_PARENT, orgs: 10 * LARGEST_PARENT.orgs }, rendered);
+
+    expect(figures.backfill.days * 86_400).toBeGreaterThan(STEP_FUNCTIONS_LIMITS.executionSeconds);
+  });
+
+  it('docs/reliability.md holds the figures npm run capacity prints (block capacity)', () => {
+    const docs = readFileSync(CAPACITY_DOCS_FILE, 'utf8');
+
+    expect(replaceDocBlock(docs, 'capacity', largestParentMarkdown(), CAPACITY_DOCS_FILE)).toBe(docs);
   });
 });
