@@ -21,7 +21,8 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       // The rest share each worker's loaded modules (aws-cdk-lib, the AWS SDK, the pipeline) from file
-      // to file instead of importing them again: half the suite's time was imports.
+      // to file instead of importing them again: half the suite's time was imports. A file that
+      // patches what it shares (aws-sdk-client-mock stubs a client's prototype) restores it in afterAll.
       {
         test: { ...common, name: 'shared', include: ['test/**/*.test.ts'], exclude: MOCKING, isolate: false },
       },

@@ -18,7 +18,7 @@ import { InputError } from '../lambdas/shared/errors.ts';
 import { createS3Client } from '../lambdas/shared/s3.ts';
 import { type DatadogKeys, keysFromEnv } from '../lambdas/shared/secrets.ts';
 import { describeEstimate, EtaEstimator } from './eta.ts';
-import { INPUT_HELP, INPUT_OPTIONS, inputFromFlags } from './flags.ts';
+import { checkUrl, INPUT_HELP, INPUT_OPTIONS, inputFromFlags } from './flags.ts';
 import { type Progress, runLocal } from './runner.ts';
 import { localS3Client, startS3Server } from './s3-server.ts';
 import { SIMULATOR_KEYS, startSimulator } from './simulator/index.ts';
@@ -66,18 +66,6 @@ function parseFlags(argv: string[]) {
       help: { type: 'boolean', default: false },
     },
   }).values;
-}
-
-function checkUrl(flag: string, value: string | undefined): void {
-  if (value === undefined) return;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InputError(flag, `"${value}" is not a URL such as http://127.0.0.1:8080`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new InputError(flag, 'must be an http(s) URL');
 }
 
 async function ensureBucket(s3: S3Client, bucket: string, create: boolean): Promise<void> {

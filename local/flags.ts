@@ -1,3 +1,5 @@
+import { InputError } from '../lambdas/shared/errors.ts';
+
 /** The flags that mirror the execution input, shared by `npm start` and `npm run backfill`. */
 export const INPUT_OPTIONS = {
   account: { type: 'string' },
@@ -62,4 +64,17 @@ export function inputFromFlags(f: InputFlags): Record<string, unknown> {
   if (f.fields !== undefined) input.fields = f.fields;
   if (f['tag-breakdown-keys'] !== undefined) input.tagBreakdownKeys = list(f['tag-breakdown-keys']);
   return input;
+}
+
+/** Refuses a flag's value that is not an http(s) URL (`--datadog-url`, `--s3-endpoint`) with an InputError. */
+export function checkUrl(flag: string, value: string | undefined): void {
+  if (value === undefined) return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(flag, `"${value}" is not a URL such as http://127.0.0.1:8080`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InputError(flag, 'must be an http(s) URL');
 }

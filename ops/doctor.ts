@@ -32,6 +32,7 @@ import { InputError, SecretError } from '../lambdas/shared/errors.ts';
 import { createS3Client } from '../lambdas/shared/s3.ts';
 import { type DatadogKeys, keysFromEnv, secretsManagerLoader } from '../lambdas/shared/secrets.ts';
 import { DEFAULT_SITE, isDatadogSite } from '../lambdas/shared/sites.ts';
+import { checkUrl } from '../local/flags.ts';
 import { type LocalS3, localS3Client, startS3Server } from '../local/s3-server.ts';
 import { SIMULATOR_KEYS, startSimulator } from '../local/simulator/index.ts';
 import { type AccountTarget, checkAccount } from './doctor/account.ts';
@@ -140,18 +141,6 @@ function parseFlags(argv: string[]) {
 }
 
 type Flags = ReturnType<typeof parseFlags>;
-
-function checkUrl(flag: string, value: string | undefined): void {
-  if (value === undefined) return;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InputError(flag, `"${value}" is not a URL such as http://127.0.0.1:8080`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new InputError(flag, 'must be an http(s) URL');
-}
 
 function parseCategories(value: string | undefined, settings: LakeSettings): CategoryName[] {
   if (value === undefined) return settings.categories;

@@ -11,7 +11,7 @@ import type { Logger } from '../shared/log.ts';
 import { type CommitOutcome, completeFetch, discardFetch, readCommit } from './commit.ts';
 import { fetchIdOf, isNewerFetch, type PartitionRef } from './layout.ts';
 import { describePart, listPartition, type PartInfo, type StoredPart, writePart } from './page-writer.ts';
-import { NO_LEDGER, type RateLedger } from './rate-ledger.ts';
+import { NO_LEDGER, needsLedger, ownWaitUntil, type RateLedger } from './rate-ledger.ts';
 import { addDays, nthWindowStart, windowOf } from './windows.ts';
 import type { WorkItem } from './work-item.ts';
 
@@ -178,8 +178,9 @@ function advance(item: WorkItem, part: StoredPart): void {
  * and the others follow that chain. So however invocations overlap, a fetch is one chain of pages.
  *
  * Before each request the fetch takes one from the account's rate-limit ledger, shared by every
- * window in flight; when the limit's window is spent it waits until that window ends: in the Lambda
- * when that is soon, otherwise in a Wait state until the exact time.
+ * window in flight, once the limit runs low (needsLedger); when the limit's window is spent it waits
+ * until that window ends: in the Lambda when that is soon, otherwise in a Wait state until the exact
+ * time.
  */
 export async function fetchWindow(
   input: WorkItem,
@@ -253,11 +254,17 @@ export async function fetchWindow(
       stalls: item.stalls + 1,
     };
   };
-  /** Takes the next request from the ledger: undefined to send it now, or the item to hand back. */
+  /** This invocation's latest rate-limit headers, and when they arrived. */
+  let seen: { rl: RateLimitState; at: number } | undefined;
+  /**
+   * Paces the next request: by the ledger while the limit is scarce (or nothing is known yet), else by
+   * this fetch's own latest headers. Undefined to send it now, or the item to hand back.
+   */
   const pace = async (): Promise<WorkItem | undefined> => {
     for (;;) {
       const now = deps.now().getTime();
-      const until = await ledger.take(item.category, now);
+      const shared = !seen || needsLedger(seen.rl) ? await ledger.take(item.category, now) : undefined;
+      const until = shared ?? (seen ? ownWaitUntil(seen.rl, seen.at, secondMs) : 0);
       if (until <= now) return undefined;
       if (until - now > limits.maxInlineWaitSeconds * secondMs) return waitUntil(until);
       await deps.sleep(until - now);
@@ -341,7 +348,8 @@ export async function fetchWindow(
       item.retries += page.res.retries;
       item.throttles += page.res.throttles;
       item.rateLimit = rl;
-      await ledger.observe(item.category, rl, deps.now().getTime());
+      seen = { rl, at: deps.now().getTime() };
+      if (needsLedger(rl)) await ledger.observe(item.category, rl, seen.at);
 
       const at = item.pagesWritten;
       const part =

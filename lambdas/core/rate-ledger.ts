@@ -106,15 +106,47 @@ export function observe(
   };
 }
 
+/**
+ * Remaining requests below which every fetch of an account coordinates through the ledger: more than
+ * the fetches of one account that run at once under the default settings (mapConcurrency 4 ×
+ * windowConcurrency 2), twice over for a daily run beside a backfill. Each of them may send one
+ * request on a reading taken just above it before it sees the count fall.
+ */
+export const LEDGER_HEADROOM = 16;
+
+/**
+ * Whether a fetch whose latest response (in this invocation) said `rl` takes its next request from
+ * the ledger. While plenty remains (more than half the limit, and more than LEDGER_HEADROOM), the
+ * concurrent fetches cannot spend it before they see it fall, so a request costs no S3 write; the
+ * first request of an invocation, and any without headers, always go through the ledger.
+ */
+export function needsLedger(rl: RateLimitState | undefined): boolean {
+  if (rl?.limit === undefined || rl.remaining === undefined) return true;
+  return rl.remaining <= Math.max(LEDGER_HEADROOM, Math.ceil(rl.limit / 2));
+}
+
+/**
+ * When a fetch's own latest response lets it send again: the end of the limit's window when that
+ * response spent the last request, 0 otherwise. `at` is when it arrived (epoch ms). What a fetch
+ * paces by when there is no ledger to ask.
+ */
+export function ownWaitUntil(rl: RateLimitState, at: number, secondMs = 1_000): number {
+  if (rl.remaining === undefined || rl.remaining > 0 || rl.reset === undefined) return 0;
+  return at + rl.reset * secondMs;
+}
+
 export interface RateLedger {
-  /** Takes one request: 0 to send it now, or the epoch ms to wait until. */
-  take(category: string, now: number): Promise<number>;
+  /**
+   * Takes one request: 0 to send it now, or the epoch ms to wait until; undefined when there is no
+   * ledger to ask (none configured, or S3 failed), and the fetch paces by its own headers.
+   */
+  take(category: string, now: number): Promise<number | undefined>;
   /** Corrects the ledger with a response's rate-limit headers. */
   observe(category: string, rl: RateLimitState, now: number): Promise<void>;
 }
 
 /** No coordination: every fetch paces by its own responses only. */
-export const NO_LEDGER: RateLedger = { take: async () => 0, observe: async () => {} };
+export const NO_LEDGER: RateLedger = { take: async () => undefined, observe: async () => {} };
 
 /** Compare-and-set attempts on the ledger before a fetch goes on without it. */
 const ATTEMPTS = 8;
@@ -137,26 +169,27 @@ export class S3RateLedger implements RateLedger {
     private readonly onError: (error: unknown) => void = () => {},
   ) {}
 
-  async take(category: string, now: number): Promise<number> {
+  async take(category: string, now: number): Promise<number | undefined> {
     let waitUntil = 0;
-    await this.#update((doc) => {
+    const reached = await this.#update((doc) => {
       const taken = take(doc, category, now);
       waitUntil = taken.waitUntil;
       return taken.waitUntil === 0 && taken.doc !== doc ? taken.doc : undefined;
     });
-    return waitUntil;
+    return reached ? waitUntil : undefined;
   }
 
   async observe(category: string, rl: RateLimitState, now: number): Promise<void> {
     await this.#update((doc) => observe(doc, category, rl, now, this.secondMs));
   }
 
-  async #update(change: (doc: LedgerDoc) => LedgerDoc | undefined): Promise<void> {
+  /** Applies `change` by compare-and-set; false when S3 failed or the object kept changing. */
+  async #update(change: (doc: LedgerDoc) => LedgerDoc | undefined): Promise<boolean> {
     try {
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
         if (!this.#doc) await this.#read();
         const next = change(this.#doc ?? emptyLedger());
-        if (!next) return;
+        if (!next) return true;
         try {
           const res = await this.s3.send(
             new PutObjectCommand({
@@ -169,15 +202,17 @@ export class S3RateLedger implements RateLedger {
           );
           this.#doc = next;
           this.#etag = unquote(res.ETag);
-          return;
+          return true;
         } catch (error) {
           if (!isPreconditionFailed(error) && !isConditionalConflict(error)) throw error;
           this.#doc = undefined;
         }
       }
+      return false;
     } catch (error) {
       this.#doc = undefined;
       this.onError(error);
+      return false;
     }
   }
 

@@ -3,11 +3,11 @@
  * the log of what was asked and served. What each endpoint answers comes from its own module.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { costRoutes } from './cost.ts';
 import { costAttributionRoutes } from './cost-attribution.ts';
 import { createFaultQueue, type FaultQueue, mergeHeaders, STATUS_TEXT, setPath } from './faults.ts';
 import { DEFAULT_FAMILIES, hourlyUsageRoutes } from './hourly-usage.ts';
+import { listenOnLoopback } from './loopback.ts';
 import { Model, type Routes, recordId, type SimConfig } from './model.ts';
 import { rateLimitWindow } from './rate-limit.ts';
 import { decodeCursor, encodeCursor, errorsJson, HttpError, type Params, param } from './request.ts';
@@ -266,18 +266,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Datad
   });
   server.on('clientError', (_err, socket) => socket.destroy());
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { url, port } = await listenOnLoopback(server, opts.port);
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     requests,
     served,

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +9,7 @@ import { CATEGORY_NAMES } from '../../lambdas/categories.ts';
 import { listKeys } from '../../local/harness.ts';
 import { type LocalS3, startS3Server } from '../../local/s3-server.ts';
 import { type DatadogSimulator, type SimulatorOptions, startSimulator } from '../../local/simulator/index.ts';
+import { listenOnLoopback } from '../../local/simulator/loopback.ts';
 import { main } from '../../ops/doctor.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -268,8 +268,7 @@ describe('Function: npm run doctor with a bucket it cannot write', () => {
         );
       });
     });
-    await new Promise<void>((resolve) => denying.listen(0, '127.0.0.1', resolve));
-    denyingUrl = `http://127.0.0.1:${(denying.address() as AddressInfo).port}`;
+    denyingUrl = (await listenOnLoopback(denying)).url;
   });
   afterAll(async () => {
     await s3.close();

@@ -16,7 +16,7 @@ import {
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../../local/simulator/loopback.ts';
 
 export interface FailPutRule {
   /** PUTs to fail; default 1. `Infinity` fails every matching PUT until `clear()`. */
@@ -219,18 +219,11 @@ export async function startFaultyS3Proxy(target: string): Promise<FaultyS3Proxy>
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { url } = await listenOnLoopback(server);
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     counters,
     failPut(rule = {}) {

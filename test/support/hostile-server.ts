@@ -3,7 +3,7 @@
  * broken answers the simulator does not model (bodies far larger than a page, echoed headers).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../../local/simulator/loopback.ts';
 
 export const MIB = 1024 * 1024;
 
@@ -32,8 +32,7 @@ export async function startHostile(): Promise<HostileServer> {
     hostile.requests.push({ path: req.url ?? '', headers: req.headers });
     (hostile.answers.shift() ?? hostile.fallback)(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  hostile.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  hostile.url = (await listenOnLoopback(server)).url;
   hostile.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();

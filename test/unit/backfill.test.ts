@@ -13,7 +13,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { executionName, runBackfill } from '../../ops/backfill.ts';
 
 const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Pipeline';
@@ -21,6 +21,10 @@ const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:Pipeline:backfill-
 const sfn = mockClient(SFNClient);
 const cfn = mockClient(CloudFormationClient);
 const s3 = mockClient(S3Client);
+// The mocks replace send() on the clients' prototypes, in this worker: later files share it.
+afterAll(() => {
+  for (const mock of [sfn, cfn, s3]) mock.restore();
+});
 
 function deps() {
   const lines: string[] = [];

@@ -22,7 +22,7 @@ import {
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type Dispatcher, MockAgent } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LakeSettings, parseSettings } from '../../infra/config.ts';
 import { appOrigin } from '../../lambdas/shared/sites.ts';
 import { availabilityChecks } from '../../ops/doctor/account.ts';
@@ -48,6 +48,10 @@ const scheduler = mockClient(SchedulerClient);
 const sqs = mockClient(SQSClient);
 const secrets = mockClient(SecretsManagerClient);
 const s3 = mockClient(S3Client);
+// The mocks replace send() on the clients' prototypes, in this worker: later files share it.
+afterAll(() => {
+  for (const mock of [cfn, sfn, scheduler, sqs, secrets, s3]) mock.restore();
+});
 
 /** Datadog at https://api.datadoghq.com only; every request's origin is recorded. */
 class RecordingAgent extends MockAgent {

@@ -1,5 +1,4 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
@@ -12,6 +11,7 @@ import { createPowertoolsLogger, fromPowertools } from '../../lambdas/shared/log
 import { createMetrics, METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/metrics.ts';
 import { withPowertools } from '../../lambdas/shared/runtime.ts';
 import { type DatadogSimulator, startSimulator } from '../../local/simulator/index.ts';
+import { listenOnLoopback } from '../../local/simulator/loopback.ts';
 
 const context = (requestId: string) =>
   ({
@@ -140,8 +140,7 @@ describe('Traces: S3, Secrets Manager and Datadog calls become X-Ray subsegments
         res.end(JSON.stringify({ Name: 'dd/main', SecretString: '{"apiKey":"a","appKey":"b"}' }));
       });
     });
-    await new Promise<void>((r) => secrets.listen(0, '127.0.0.1', r));
-    secretsUrl = `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`;
+    secretsUrl = (await listenOnLoopback(secrets)).url;
   });
   afterAll(async () => {
     await sim.close();
