@@ -410,7 +410,7 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
       ],
       [
         'window',
-        `S3 per window, spread over its pages: GetObject of the commit record and ListObjectsV2 (first invocation), ListObjectsV2 + manifest PutObject + GetObject + commit-record PutObject + ListObjectsV2 (completeFetch); ${windows.length} windows / ${captured.length} pages`,
+        `S3 per window, spread over its pages: GetObject of the commit record and ListObjectsV2 (first invocation), GetObject of the commit record + manifest PutObject + commit-record PutObject + ListObjectsV2 (completeFetch); ${windows.length} windows / ${captured.length} pages`,
         async () => {
           for (const w of windows) {
             const prefix = `${PREFIX}-components/${w.partition}/`;
@@ -422,7 +422,7 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
               );
             await getCommit();
             await s3.send(new ListObjectsV2Command({ Bucket: servers.bucket, Prefix: prefix }));
-            await s3.send(new ListObjectsV2Command({ Bucket: servers.bucket, Prefix: prefix }));
+            await getCommit();
             const parts = captured
               .filter((c) => c.window === w)
               .map((c, i) => ({
@@ -440,7 +440,6 @@ export async function runPerPage(config: PerPageConfig, before?: Promise<unknown
                 ContentType: 'application/json',
               }),
             );
-            await getCommit();
             await s3.send(
               new PutObjectCommand({
                 Bucket: servers.bucket,

@@ -104,19 +104,23 @@ export async function readCommit(
   }
 }
 
+export type Commit = Awaited<ReturnType<typeof readCommit>>;
+
 /**
  * Writes `record` as the window's commit record unless a newer (or the same) fetch is committed
  * already. A compare-and-set on the record's ETag: two committers never both win, and the older
- * one never overwrites the newer.
+ * one never overwrites the newer. `seen` is the record as the caller last read it (saves reading it
+ * again; when it has changed since, the conditional write fails and the record is read again).
  */
 export async function swapCommit(
   s3: S3Client,
   ref: PartitionRef,
   record: CommitRecord,
+  seen?: { current: Commit },
 ): Promise<CommitOutcome> {
   const key = commitKey(ref);
   for (let attempt = 1; attempt <= COMMIT_ATTEMPTS; attempt++) {
-    const current = await readCommit(s3, ref);
+    const current = attempt === 1 && seen ? seen.current : await readCommit(s3, ref);
     if (current?.record.fetch_id === record.fetch_id) return 'committed';
     if (current && !isNewerFetch(record.fetch_id, current.record.fetch_id)) return 'superseded';
     try {
@@ -190,6 +194,53 @@ export async function discardFetch(s3: S3Client, ref: PartitionRef, fetchId: str
   return own;
 }
 
+/**
+ * The parts of pages 0..pages-1 when this invocation wrote or adopted every one of them: each was
+ * written once, only if absent, and only the removal of this fetch (after a newer commit, which its
+ * own commit then cannot replace) takes it away, so S3 holds exactly these. Undefined otherwise.
+ */
+function wholeChain(known: readonly PartInfo[], pages: number): PartInfo[] | undefined {
+  const byPage = new Map(known.map((p) => [p.page, p]));
+  if (byPage.size !== pages) return undefined;
+  const parts: PartInfo[] = [];
+  for (let page = 0; page < pages; page++) {
+    const part = byPage.get(page);
+    if (!part) return undefined;
+    parts.push(part);
+  }
+  return parts;
+}
+
+/** The parts of a fetch as S3 holds them (some written by earlier invocations): listed, and read where unknown. */
+async function readParts(s3: S3Client, f: CompleteFetch): Promise<PartInfo[]> {
+  const { ref, fetchId, pages } = f;
+  const listed = (await listPartition(s3, ref, f.signal)).filter(
+    (o) => o.what.kind === 'part' && o.what.fetchId === fetchId,
+  );
+  const onS3 = new Map(listed.map((o) => [(o.what as { page: number }).page, o]));
+  const beyond = listed.filter((o) => (o.what as { page: number }).page >= pages);
+  if (beyond.length > 0) {
+    throw new StorageError(
+      `${partitionPrefix(ref)} holds ${beyond.length} part(s) of fetch ${fetchId} beyond its last page ${pages - 1}`,
+    );
+  }
+  const missing: number[] = [];
+  const parts = new Array<PartInfo>(pages);
+  for (let page = 0; page < pages; page++) {
+    const l = onS3.get(page);
+    if (!l) throw new StorageError(`${partitionPrefix(ref)} lacks page ${page} of fetch ${fetchId}`);
+    const k = f.known.find((p) => p.page === page);
+    if (k && k.etag === l.etag && k.bytes === l.size) parts[page] = k;
+    else missing.push(page);
+  }
+  const described = await mapLimit(missing, 16, (page) => describePart(s3, ref, fetchId, page, f.signal));
+  for (const p of described) {
+    const { next: _next, ...info } = p;
+    parts[p.page] = info;
+  }
+  return parts;
+}
+
 export interface CompleteFetch {
   ref: PartitionRef;
   windowKind: WindowKind;
@@ -231,30 +282,7 @@ export async function completeFetch(s3: S3Client, f: CompleteFetch): Promise<Com
   if (before && before.record.fetch_id !== fetchId && !isNewerFetch(fetchId, before.record.fetch_id)) {
     return { outcome: 'superseded', removed: await discardFetch(s3, ref, fetchId) };
   }
-  const listed = (await listPartition(s3, ref, f.signal)).filter(
-    (o) => o.what.kind === 'part' && o.what.fetchId === fetchId,
-  );
-  const onS3 = new Map(listed.map((o) => [(o.what as { page: number }).page, o]));
-  const beyond = listed.filter((o) => (o.what as { page: number }).page >= pages);
-  if (beyond.length > 0) {
-    throw new StorageError(
-      `${partitionPrefix(ref)} holds ${beyond.length} part(s) of fetch ${fetchId} beyond its last page ${pages - 1}`,
-    );
-  }
-  const missing: number[] = [];
-  const parts = new Array<PartInfo>(pages);
-  for (let page = 0; page < pages; page++) {
-    const l = onS3.get(page);
-    if (!l) throw new StorageError(`${partitionPrefix(ref)} lacks page ${page} of fetch ${fetchId}`);
-    const k = f.known.find((p) => p.page === page);
-    if (k && k.etag === l.etag && k.bytes === l.size) parts[page] = k;
-    else missing.push(page);
-  }
-  const described = await mapLimit(missing, 16, (page) => describePart(s3, ref, fetchId, page, f.signal));
-  for (const p of described) {
-    const { next: _next, ...info } = p;
-    parts[p.page] = info;
-  }
+  const parts = wholeChain(f.known, pages) ?? (await readParts(s3, f));
 
   const manifest: Manifest = {
     version: 2,
@@ -282,25 +310,30 @@ export async function completeFetch(s3: S3Client, f: CompleteFetch): Promise<Com
 
   const window = f.manifest.window;
   f.signal?.throwIfAborted();
-  const outcome = await swapCommit(s3, ref, {
-    category: ref.category,
-    account: ref.account,
-    window_kind: f.windowKind,
-    window_key: partitionValue(window.partition),
-    window_start: window.start,
-    window_end: window.end,
-    fetch_id: fetchId,
-    pages,
-    records: manifest.records,
-    bytes: manifest.bytes,
-    fetched_at: f.manifest.started_at,
-    committed_at: f.now().toISOString(),
-    run_id: f.manifest.execution.run_id,
-    execution_id: f.manifest.execution.id,
-    status: f.status,
-    final_after: f.finalAfter,
-    manifest: mKey,
-  });
+  const outcome = await swapCommit(
+    s3,
+    ref,
+    {
+      category: ref.category,
+      account: ref.account,
+      window_kind: f.windowKind,
+      window_key: partitionValue(window.partition),
+      window_start: window.start,
+      window_end: window.end,
+      fetch_id: fetchId,
+      pages,
+      records: manifest.records,
+      bytes: manifest.bytes,
+      fetched_at: f.manifest.started_at,
+      committed_at: f.now().toISOString(),
+      run_id: f.manifest.execution.run_id,
+      execution_id: f.manifest.execution.id,
+      status: f.status,
+      final_after: f.finalAfter,
+      manifest: mKey,
+    },
+    { current: before },
+  );
   const removed =
     outcome === 'committed' ? await cleanUpWindow(s3, ref, fetchId) : await discardFetch(s3, ref, fetchId);
   return { outcome, manifest, removed };

@@ -81,6 +81,28 @@ describe('Commit protocol against an S3-compatible server', () => {
     expect((await readCommit(s3.client, r))?.record.fetch_id).toBe(fetchAt(20));
   });
 
+  it('swapCommit: a record read before another commit landed is read again, never written over', async () => {
+    // Prepare: fetch 10 is committed and read; fetch 20 commits after that read
+    const r = ref();
+    await swapCommit(s3.client, r, record(r, fetchAt(10)));
+    const stale = await readCommit(s3.client, r);
+    await swapCommit(s3.client, r, record(r, fetchAt(20)));
+    const absent = ref();
+    await swapCommit(s3.client, absent, record(absent, fetchAt(20)));
+
+    // Act: fetch 15 commits against what it read
+    const between = await swapCommit(s3.client, r, record(r, fetchAt(15)), { current: stale });
+    const readAbsent = await swapCommit(s3.client, absent, record(absent, fetchAt(15)), {
+      current: undefined,
+    });
+    const newest = await swapCommit(s3.client, r, record(r, fetchAt(30)), { current: stale });
+
+    // Assess
+    expect([between, readAbsent, newest]).toEqual(['superseded', 'superseded', 'committed']);
+    expect((await readCommit(s3.client, r))?.record.fetch_id).toBe(fetchAt(30));
+    expect((await readCommit(s3.client, absent))?.record.fetch_id).toBe(fetchAt(20));
+  });
+
   it('swapCommit: many committers at once, in any order: the newest one stands', async () => {
     // Prepare
     const r = ref();
