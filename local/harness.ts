@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import type { CommitRecord, Manifest } from '../lambdas/core/commit.ts';
 import { commitKeyOfPartition, fetchOfKey, parsePartitionKey } from '../lambdas/core/layout.ts';
 import type { AccountConfig } from '../lambdas/shared/config.ts';
@@ -86,14 +86,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
 export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 100 }),
-    );
+  for await (const page of paginateListObjectsV2(
+    { client: s3, pageSize: 100 },
+    { Bucket: bucket, Prefix: prefix },
+  )) {
     for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  }
   return keys.sort();
 }
 

@@ -68,9 +68,6 @@ function errorName(error: unknown): string {
   return error instanceof Error ? error.name : 'Error';
 }
 
-// ---------------------------------------------------------------------------------------------
-// Keys
-
 /** The secret (or the environment) holds both keys and names a known site. */
 export async function checkKeys(
   target: AccountTarget,
@@ -156,9 +153,6 @@ function siteSetting(target: AccountTarget): string {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// API key
-
 /** Datadog's key validation: `GET /api/v1/validate` answers `{"valid":true}`, or 403 for a bad key. */
 export async function checkApiKey(
   target: AccountTarget,
@@ -227,9 +221,6 @@ function unreachable(subject: string, name: string, detail: string, error: unkno
     "Datadog's message says what it refused: check the site and the options",
   );
 }
-
-// ---------------------------------------------------------------------------------------------
-// Categories: one minimal request each
 
 /** A recent window the planner would fetch: the last complete one, or the current one (projected cost). */
 export function probeWindow(def: CategoryDef, account: AccountConfig, now: Date): Window | undefined {
@@ -332,9 +323,6 @@ export function accessChecks(
   });
 }
 
-// ---------------------------------------------------------------------------------------------
-// Organization
-
 /** Parent or child organization, from the parent-only categories' answers; and the descendants option. */
 export function organizationCheck(
   subject: string,
@@ -374,9 +362,6 @@ export function organizationCheck(
   if (parent) return pass(subject, 'organization', `organization: parent organization keys; ${descendants}`);
   return undefined;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Availability: what the planner will skip
 
 /**
  * The planner's own rules (`unavailable()`), read back for the enabled categories: a category the
@@ -436,9 +421,6 @@ export function availabilityChecks(
   }
   return { checks, offered };
 }
-
-// ---------------------------------------------------------------------------------------------
-// The account, end to end
 
 /** Every check of one account, in the order a user fixes them: keys, API key, access, org, availability. */
 export async function checkAccount(

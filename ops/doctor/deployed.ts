@@ -6,7 +6,7 @@
 import {
   type CloudFormationClient,
   DescribeStacksCommand,
-  ListStackResourcesCommand,
+  paginateListStackResources,
 } from '@aws-sdk/client-cloudformation';
 import { GetScheduleCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import {
@@ -26,7 +26,7 @@ import { consoleLink } from '../backfill.ts';
 import { type Check, fail, pass } from './report.ts';
 
 export interface DeployedDeps {
-  cfn: Pick<CloudFormationClient, 'send'>;
+  cfn: CloudFormationClient;
   sfn: Pick<SFNClient, 'send'>;
   scheduler: Pick<SchedulerClient, 'send'>;
   sqs: Pick<SQSClient, 'send'>;
@@ -186,15 +186,12 @@ export async function checkStateMachine(
 /** The stack's EventBridge Scheduler schedules (their physical ids are their names). */
 async function scheduleNames(stack: string, deps: Pick<DeployedDeps, 'cfn'>): Promise<string[]> {
   const names: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await deps.cfn.send(new ListStackResourcesCommand({ StackName: stack, NextToken: token }));
+  for await (const page of paginateListStackResources({ client: deps.cfn }, { StackName: stack })) {
     for (const r of page.StackResourceSummaries ?? []) {
       if (r.ResourceType === 'AWS::Scheduler::Schedule' && r.PhysicalResourceId)
         names.push(r.PhysicalResourceId);
     }
-    token = page.NextToken;
-  } while (token);
+  }
   return names;
 }
 
