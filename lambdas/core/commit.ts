@@ -194,6 +194,9 @@ export async function discardFetch(s3: S3Client, ref: PartitionRef, fetchId: str
   return own;
 }
 
+/** What a manifest says of a part: without the cursor a writer kept beside it. */
+const partInfo = ({ next: _next, ...info }: PartInfo & { next?: string }): PartInfo => info;
+
 /**
  * The parts of pages 0..pages-1 when this invocation wrote or adopted every one of them: each was
  * written once, only if absent, and only the removal of this fetch (after a newer commit, which its
@@ -206,7 +209,7 @@ function wholeChain(known: readonly PartInfo[], pages: number): PartInfo[] | und
   for (let page = 0; page < pages; page++) {
     const part = byPage.get(page);
     if (!part) return undefined;
-    parts.push(part);
+    parts.push(partInfo(part));
   }
   return parts;
 }
@@ -230,14 +233,11 @@ async function readParts(s3: S3Client, f: CompleteFetch): Promise<PartInfo[]> {
     const l = onS3.get(page);
     if (!l) throw new StorageError(`${partitionPrefix(ref)} lacks page ${page} of fetch ${fetchId}`);
     const k = f.known.find((p) => p.page === page);
-    if (k && k.etag === l.etag && k.bytes === l.size) parts[page] = k;
+    if (k && k.etag === l.etag && k.bytes === l.size) parts[page] = partInfo(k);
     else missing.push(page);
   }
   const described = await mapLimit(missing, 16, (page) => describePart(s3, ref, fetchId, page, f.signal));
-  for (const p of described) {
-    const { next: _next, ...info } = p;
-    parts[p.page] = info;
-  }
+  for (const p of described) parts[p.page] = partInfo(p);
   return parts;
 }
 

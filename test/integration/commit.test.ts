@@ -197,4 +197,51 @@ describe('Commit protocol against an S3-compatible server', () => {
     expect(keys.filter((k) => k.includes(old))).toEqual([]);
     expect(keys.filter((k) => k.includes(newer))).toHaveLength(3);
   });
+
+  it('completeFetch: a fetch that wrote every page itself describes each part as S3 holds it, without the cursors', async () => {
+    // Prepare: two pages written by this invocation, as the fetch function keeps them
+    const r = ref();
+    const fetchId = fetchAt(40);
+    const known = [];
+    for (let page = 0; page < 2; page++) {
+      const written = await writePart(s3.client, {
+        ref: r,
+        fetchId,
+        page,
+        records: [{ id: page }],
+        ingest: ingest(fetchId, page),
+        next: page === 0 ? 'c1' : '',
+      });
+      if (written) known.push(written);
+    }
+
+    // Act
+    const done = await completeFetch(s3.client, {
+      ref: r,
+      windowKind: 'day',
+      fetchId,
+      pages: 2,
+      known,
+      manifest: {
+        account: 'main',
+        category: 'hourly_usage',
+        window: WINDOW,
+        request: { method: 'GET', path: '/p', params: {} },
+        rate_limit: {},
+        execution: { id: 'arn', run_id: 'r' },
+        started_at: WINDOW.end,
+        completed_at: WINDOW.end,
+      },
+      status: 'provisional',
+      finalAfter: WINDOW.end,
+      now: () => new Date(WINDOW.end),
+    });
+
+    // Assess
+    expect(done.outcome).toBe('committed');
+    const described = await Promise.all([0, 1].map((page) => describePart(s3.client, r, fetchId, page)));
+    expect('manifest' in done && done.manifest.parts).toEqual(
+      described.map(({ next: _next, ...info }) => info),
+    );
+  });
 });
