@@ -89,9 +89,9 @@ describe('Rate limit ledger in the pipeline: S3 writes only while the limit runs
   });
 
   it('reads and writes the ledger at most once per invocation, not once per request, while plenty remains', async () => {
-    // Act: 4 days of 1-record pages, at most 20 pages an invocation
+    // Act: 2 days of 1-record pages, at most 20 pages an invocation
     const result = await env.run(
-      { account: 'main', categories: ['hourly_usage'], start: '2026-09-01', end: '2026-09-05', pageSize: 1 },
+      { account: 'main', categories: ['hourly_usage'], start: '2026-09-01', end: '2026-09-03', pageSize: 1 },
       {
         s3: localS3Client(proxy.url),
         prefix: 'ledger-run',
@@ -111,7 +111,7 @@ describe('Rate limit ledger in the pipeline: S3 writes only while the limit runs
     console.log(
       `[ledger] ${requests} requests in ${invocations} invocations: ${writes} ledger writes, ${reads} reads`,
     );
-    expect(requests).toBeGreaterThan(300);
+    expect(requests).toBeGreaterThan(150);
     // At most a read and a write for the first request of each invocation; none for the others.
     expect(writes).toBeLessThanOrEqual(invocations);
     expect(reads).toBeLessThanOrEqual(invocations);
