@@ -7,7 +7,7 @@ import { costRoutes } from './cost.ts';
 import { costAttributionRoutes } from './cost-attribution.ts';
 import { createFaultQueue, type FaultQueue, mergeHeaders, STATUS_TEXT, setPath } from './faults.ts';
 import { DEFAULT_FAMILIES, hourlyUsageRoutes } from './hourly-usage.ts';
-import { listenOnLoopback } from './loopback.ts';
+import { listenOnLoopback, serverLifetime } from './loopback.ts';
 import { Model, type Routes, recordId, type SimConfig } from './model.ts';
 import { rateLimitWindow } from './rate-limit.ts';
 import { decodeCursor, encodeCursor, errorsJson, HttpError, type Params, param } from './request.ts';
@@ -117,18 +117,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Datad
   const served: ServedRecord[] = [];
   const { faults, take: takeFault } = createFaultQueue();
   const rateLimit = rateLimitWindow(cfg.limit, cfg.periodSeconds, cfg.secondMs);
-  const timers = new Set<NodeJS.Timeout>();
   /** Makes each emptyPage cursor distinct from every cursor sent before. */
   let emptyPages = 0;
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     req.resume();
@@ -197,7 +187,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Datad
     };
 
     const fault = takeFault(rawUrl);
-    if (fault?.kind === 'delay') await sleep(Math.max(0, fault.ms));
+    if (fault?.kind === 'delay') await lifetime.sleep(Math.max(0, fault.ms));
     if (res.destroyed) return;
 
     switch (fault?.kind) {
@@ -266,24 +256,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Datad
   });
   server.on('clientError', (_err, socket) => socket.destroy());
 
+  const lifetime = serverLifetime(server);
   const { url, port } = await listenOnLoopback(server, opts.port);
 
-  let closing: Promise<void> | undefined;
   return {
     url,
     port,
     requests,
     served,
     faults,
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: lifetime.close,
     expected(category, params) {
       const route = Object.values(routes).find((r) => r.category === category);
       if (!route) throw new Error(`Unknown category: ${category}`);

@@ -16,7 +16,7 @@ import {
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
-import { listenOnLoopback } from '../../local/simulator/loopback.ts';
+import { listenOnLoopback, serverLifetime } from '../../local/simulator/loopback.ts';
 
 export interface FailPutRule {
   /** PUTs to fail; default 1. `Infinity` fails every matching PUT until `clear()`. */
@@ -125,7 +125,6 @@ export async function startFaultyS3Proxy(target: string): Promise<FaultyS3Proxy>
   let delays: Array<Counted & { method: string | undefined; ms: number }> = [];
   const requests: ProxiedRequest[] = [];
   const counters = { requests: 0, puts: 0, failedPuts: 0, forwarded: 0, delayed: 0 };
-  const timers = new Set<NodeJS.Timeout>();
 
   /** The tail of each key's queue of requests. */
   const queues = new Map<string, Promise<unknown>>();
@@ -163,15 +162,6 @@ export async function startFaultyS3Proxy(target: string): Promise<FaultyS3Proxy>
       out.end(body);
     });
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
-
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
     const key = objectKey(req.url ?? '/');
@@ -205,7 +195,7 @@ export async function startFaultyS3Proxy(target: string): Promise<FaultyS3Proxy>
     entry.status = answer.status;
     if (delay.rule) {
       counters.delayed += 1;
-      await sleep(delay.rule.ms);
+      await lifetime.sleep(delay.rule.ms);
     }
     if (res.destroyed) return;
     res.writeHead(answer.status, answer.headers);
@@ -219,9 +209,9 @@ export async function startFaultyS3Proxy(target: string): Promise<FaultyS3Proxy>
     });
   });
 
+  const lifetime = serverLifetime(server);
   const { url } = await listenOnLoopback(server);
 
-  let closing: Promise<void> | undefined;
   return {
     url,
     requests,
@@ -245,14 +235,6 @@ export async function startFaultyS3Proxy(target: string): Promise<FaultyS3Proxy>
       failures = [];
       delays = [];
     },
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: lifetime.close,
   };
 }

@@ -3,7 +3,7 @@
  * broken answers the simulator does not model (bodies far larger than a page, echoed headers).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { listenOnLoopback } from '../../local/simulator/loopback.ts';
+import { listenOnLoopback, serverLifetime } from '../../local/simulator/loopback.ts';
 
 export const MIB = 1024 * 1024;
 
@@ -33,11 +33,7 @@ export async function startHostile(): Promise<HostileServer> {
     (hostile.answers.shift() ?? hostile.fallback)(req, res);
   });
   hostile.url = (await listenOnLoopback(server)).url;
-  hostile.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  hostile.close = serverLifetime(server).close;
   return hostile;
 }
 
