@@ -9,6 +9,7 @@ import {
 } from '../lambdas/categories.ts';
 import { DEFAULT_LIMITS, type FetchLimits } from '../lambdas/core/fetch-window.ts';
 import type { createFetchHandler, Runtime } from '../lambdas/core/handlers.ts';
+import type { IngestInfo } from '../lambdas/core/page-writer.ts';
 import { windowsFor } from '../lambdas/core/windows.ts';
 import { INITIAL_PROGRESS, type WorkItem } from '../lambdas/core/work-item.ts';
 import { type Logger, silentLogger } from '../lambdas/shared/log.ts';
@@ -74,6 +75,17 @@ export function dayWindows(start: string, days: number): Window[] {
 
 export const addDaysIso = (day: string, n: number): string =>
   new Date(new Date(`${day}T00:00:00.000Z`).getTime() + n * DAY_MS).toISOString().slice(0, 10);
+
+/** The `ingest` object of page `page` of an hourly_usage window, fetched at NOW. */
+export const ingestFor = (w: Window, page: number, fetchId = 'bench'): IngestInfo => ({
+  account: 'main',
+  category: 'hourly_usage',
+  window_start: w.start,
+  window_end: w.end,
+  page,
+  fetched_at: NOW.toISOString(),
+  fetch_id: fetchId,
+});
 
 /** The Map state's item for one window (infra/constructs/pipeline-state-machine.ts). */
 export function workItem(

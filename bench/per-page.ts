@@ -20,7 +20,7 @@ import { request } from 'undici';
 import { CATEGORIES, DEFAULT_OPTIONS, type Window } from '../lambdas/categories.ts';
 import { createFetchHandler } from '../lambdas/core/handlers.ts';
 import { fetchIdOf, type PartitionRef } from '../lambdas/core/layout.ts';
-import { type IngestInfo, type StoredPart, toNdjson, writePart } from '../lambdas/core/page-writer.ts';
+import { type StoredPart, toNdjson, writePart } from '../lambdas/core/page-writer.ts';
 import { windowOf } from '../lambdas/core/windows.ts';
 import { ACCEPT, DatadogClient, USER_AGENT } from '../lambdas/shared/datadog-client.ts';
 import { localS3Client } from '../local/s3-server.ts';
@@ -32,11 +32,11 @@ import {
   driveWindow,
   gc,
   HOURLY_PATH,
+  ingestFor,
   KEYS,
   log,
   median,
   NO_LIMIT,
-  NOW,
   PREFIX,
   round,
   sleep,
@@ -97,16 +97,6 @@ interface Round {
 }
 
 type Runner = () => Promise<Round>;
-
-const ingestFor = (w: Window, page: number, fetchId = 'bench'): IngestInfo => ({
-  account: 'main',
-  category: 'hourly_usage',
-  window_start: w.start,
-  window_end: w.end,
-  page,
-  fetched_at: NOW.toISOString(),
-  fetch_id: fetchId,
-});
 
 /** Writes a page as the pipeline does, as a new fetch each round (a part is only ever written once). */
 async function putPage(
