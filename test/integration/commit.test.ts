@@ -4,7 +4,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CommitRecord, completeFetch, readCommit, swapCommit } from '../../lambdas/core/commit.ts';
 import { fetchIdOf, type PartitionRef } from '../../lambdas/core/layout.ts';
-import { describePart, type IngestInfo, writePart } from '../../lambdas/core/page-writer.ts';
+import {
+  describePart,
+  type IngestInfo,
+  type PartInfo,
+  type StoredPart,
+  writePart,
+} from '../../lambdas/core/page-writer.ts';
 import { windowOf } from '../../lambdas/core/windows.ts';
 import { listKeys } from '../../local/harness.ts';
 import { type LocalS3, startS3Server } from '../../local/s3-server.ts';
@@ -56,6 +62,44 @@ describe('Commit protocol against an S3-compatible server', () => {
     account: 'main',
     partition: WINDOW.partition,
   });
+
+  /** Writes pages 0..pages-1 of a fetch, one record each, and returns the parts as written. */
+  const writeParts = async (r: PartitionRef, fetchId: string, pages: number) => {
+    const written: StoredPart[] = [];
+    for (let page = 0; page < pages; page++) {
+      const part = await writePart(s3.client, {
+        ref: r,
+        fetchId,
+        page,
+        records: [{ id: `${fetchId}-${page}` }],
+        ingest: ingest(fetchId, page),
+        next: page + 1 < pages ? `c${page + 1}` : '',
+      });
+      if (part) written.push(part);
+    }
+    return written;
+  };
+  const completeWith = (r: PartitionRef, fetchId: string, pages: number, known: readonly PartInfo[]) =>
+    completeFetch(s3.client, {
+      ref: r,
+      windowKind: 'day',
+      fetchId,
+      pages,
+      known,
+      manifest: {
+        account: 'main',
+        category: 'hourly_usage',
+        window: WINDOW,
+        request: { method: 'GET', path: '/p', params: {} },
+        rate_limit: {},
+        execution: { id: 'arn', run_id: 'r' },
+        started_at: WINDOW.end,
+        completed_at: WINDOW.end,
+      },
+      status: 'provisional',
+      finalAfter: WINDOW.end,
+      now: () => new Date(WINDOW.end),
+    });
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'commit-s3-'));
@@ -150,39 +194,8 @@ describe('Commit protocol against an S3-compatible server', () => {
     // Prepare: an older fetch committed, then a newer one of two pages
     const r = ref();
     const old = fetchAt(1);
-    const parts = async (fetchId: string, pages: number) => {
-      for (let page = 0; page < pages; page++) {
-        await writePart(s3.client, {
-          ref: r,
-          fetchId,
-          page,
-          records: [{ id: `${fetchId}-${page}` }],
-          ingest: ingest(fetchId, page),
-          next: page + 1 < pages ? `c${page + 1}` : '',
-        });
-      }
-    };
-    const complete = (fetchId: string, pages: number) =>
-      completeFetch(s3.client, {
-        ref: r,
-        windowKind: 'day',
-        fetchId,
-        pages,
-        known: [],
-        manifest: {
-          account: 'main',
-          category: 'hourly_usage',
-          window: WINDOW,
-          request: { method: 'GET', path: '/p', params: {} },
-          rate_limit: {},
-          execution: { id: 'arn', run_id: 'r' },
-          started_at: WINDOW.end,
-          completed_at: WINDOW.end,
-        },
-        status: 'provisional',
-        finalAfter: WINDOW.end,
-        now: () => new Date(WINDOW.end),
-      });
+    const parts = (fetchId: string, pages: number) => writeParts(r, fetchId, pages);
+    const complete = (fetchId: string, pages: number) => completeWith(r, fetchId, pages, []);
     await parts(old, 1);
     expect((await complete(old, 1)).outcome).toBe('committed');
     const newer = fetchAt(2);
@@ -202,40 +215,10 @@ describe('Commit protocol against an S3-compatible server', () => {
     // Prepare: two pages written by this invocation, as the fetch function keeps them
     const r = ref();
     const fetchId = fetchAt(40);
-    const known = [];
-    for (let page = 0; page < 2; page++) {
-      const written = await writePart(s3.client, {
-        ref: r,
-        fetchId,
-        page,
-        records: [{ id: page }],
-        ingest: ingest(fetchId, page),
-        next: page === 0 ? 'c1' : '',
-      });
-      if (written) known.push(written);
-    }
+    const known = await writeParts(r, fetchId, 2);
 
     // Act
-    const done = await completeFetch(s3.client, {
-      ref: r,
-      windowKind: 'day',
-      fetchId,
-      pages: 2,
-      known,
-      manifest: {
-        account: 'main',
-        category: 'hourly_usage',
-        window: WINDOW,
-        request: { method: 'GET', path: '/p', params: {} },
-        rate_limit: {},
-        execution: { id: 'arn', run_id: 'r' },
-        started_at: WINDOW.end,
-        completed_at: WINDOW.end,
-      },
-      status: 'provisional',
-      finalAfter: WINDOW.end,
-      now: () => new Date(WINDOW.end),
-    });
+    const done = await completeWith(r, fetchId, 2, known);
 
     // Assess
     expect(done.outcome).toBe('committed');
