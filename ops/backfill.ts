@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { DEFAULT_STACK_NAME, loadCdkJsonSettings } from '../infra/config.ts';
 import { groupResultsPrefix, rateLedgersPrefix } from '../lambdas/core/layout.ts';
+import { getJson } from '../lambdas/core/page-writer.ts';
 import type { LedgerDoc } from '../lambdas/core/rate-ledger.ts';
 import { parseRunInput } from '../lambdas/core/run-input.ts';
 import { InputError } from '../lambdas/shared/errors.ts';
@@ -103,11 +104,6 @@ async function lakeOf(
   return bucket ? { bucket, prefix: value('DataPrefix') ?? '' } : undefined;
 }
 
-async function readJson(s3: NonNullable<BackfillDeps['s3']>, bucket: string, key: string): Promise<unknown> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return JSON.parse(await (res.Body as { transformToString(): Promise<string> }).transformToString());
-}
-
 /**
  * What the run's finished groups tell (pages per window) and what Datadog allows each account (the
  * rate-limit ledgers), into the estimator: the time left. Best effort: no S3 access, no estimate.
@@ -132,7 +128,10 @@ async function estimateFromLake(
   };
   for (const key of await list(groupResultsPrefix(lake.prefix, runId))) {
     if (read.has(key)) continue;
-    const body = (await readJson(s3, lake.bucket, key)) as { results?: Array<{ pages?: number }> };
+    const body = (await getJson(s3, lake.bucket, key))?.value as
+      | { results?: Array<{ pages?: number }> }
+      | undefined;
+    if (!body) continue;
     read.set(
       key,
       (body.results ?? []).map((r) => ({ pages: r.pages ?? 0 })),
@@ -145,8 +144,8 @@ async function estimateFromLake(
   eta.planned(Math.round(groups * perGroup));
   for (const w of windows) eta.update({ account: '', key: w.key, pages: w.pages, done: true });
   for (const key of await list(rateLedgersPrefix(lake.prefix))) {
-    const doc = (await readJson(s3, lake.bucket, key)) as LedgerDoc;
-    for (const l of Object.values(doc.limits ?? {})) {
+    const doc = (await getJson(s3, lake.bucket, key))?.value as Partial<LedgerDoc> | undefined;
+    for (const l of Object.values(doc?.limits ?? {})) {
       if (l.periodMs > 0) eta.limit(key, { limit: l.limit, period: l.periodMs / 1000 });
     }
   }

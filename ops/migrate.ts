@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { CATEGORIES, isCategoryName, type Window } from '../lambdas/categories.ts';
 import { type CommitRecord, swapCommit } from '../lambdas/core/commit.ts';
 import { finalAfter, isFinal } from '../lambdas/core/fetch-window.ts';
@@ -19,6 +19,7 @@ import {
   partitionValue,
   rootOf,
 } from '../lambdas/core/layout.ts';
+import { getJson } from '../lambdas/core/page-writer.ts';
 import { createS3Client } from '../lambdas/shared/s3.ts';
 import { localS3Client, startS3Server } from '../local/s3-server.ts';
 
@@ -57,11 +58,6 @@ interface Listed {
   key: string;
   size: number;
   etag: string;
-}
-
-async function readJson(s3: S3Client, bucket: string, key: string): Promise<unknown> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return JSON.parse(await (res.Body as { transformToString(): Promise<string> }).transformToString());
 }
 
 /** Why a legacy manifest does not describe a complete window that S3 still holds, or undefined. */
@@ -120,7 +116,11 @@ export async function migrate(
       report.skipped.push({ folder, reason: 'no manifest: the window never completed' });
       continue;
     }
-    const manifest = (await readJson(s3, bucket, manifestKey)) as LegacyManifest;
+    const manifest = (await getJson(s3, bucket, manifestKey))?.value as LegacyManifest | undefined;
+    if (!manifest) {
+      report.skipped.push({ folder, reason: 'no manifest: the window never completed' });
+      continue;
+    }
     const legacyParts = [...objects.keys()].filter(
       (k) => parsePartitionKey(k)?.kind === 'legacy-part',
     ).length;

@@ -5,7 +5,7 @@
  * that never commits is never seen. Conditional writes (If-Match / If-None-Match on the record) make
  * the swap a compare-and-set: a fetch older than the committed one can never take its place.
  */
-import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CategoryName, Window, WindowKind } from '../categories.ts';
 import { StorageError } from '../shared/errors.ts';
 import {
@@ -19,6 +19,7 @@ import {
 } from './layout.ts';
 import {
   describePart,
+  getJson,
   isConditionalConflict,
   isPreconditionFailed,
   type ListedObject,
@@ -26,7 +27,6 @@ import {
   mapLimit,
   type PartInfo,
   send,
-  unquote,
 } from './page-writer.ts';
 
 /** What `_manifest.<fetch>.json` says of one complete fetch of a window. */
@@ -91,17 +91,8 @@ export async function readCommit(
   ref: PartitionRef,
 ): Promise<{ record: CommitRecord; etag: string } | undefined> {
   const key = commitKey(ref);
-  try {
-    const res = await s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: key }));
-    const text = await (res.Body as { transformToString(): Promise<string> }).transformToString();
-    return { record: JSON.parse(text) as CommitRecord, etag: unquote(res.ETag) };
-  } catch (error) {
-    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
-    throw new StorageError(`S3 GetObject ${key} failed: ${e.name}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  const got = await send('GetObject', key, () => getJson(s3, ref.bucket, key));
+  return got && { record: got.value as CommitRecord, etag: got.etag };
 }
 
 export type Commit = Awaited<ReturnType<typeof readCommit>>;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import {
+  GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   paginateListObjectsV2,
@@ -81,6 +82,29 @@ export const isPreconditionFailed = (error: unknown): boolean =>
 /** S3 saw two conditional writes of one key at once; the loser may try again. */
 export const isConditionalConflict = (error: unknown): boolean =>
   statusOf(error) === 409 && (error as Error).name === 'ConditionalRequestConflict';
+
+/** There is no such object. */
+export const isNoSuchKey = (error: unknown): boolean =>
+  statusOf(error) === 404 || (error as Error).name === 'NoSuchKey';
+
+/**
+ * A JSON object of S3 and its ETag (unquoted); undefined when there is no such object. Any other
+ * error (and a body that is not JSON) is thrown as it is.
+ */
+export async function getJson(
+  s3: Pick<S3Client, 'send'>,
+  bucket: string,
+  key: string,
+): Promise<{ value: unknown; etag: string } | undefined> {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const text = await (res.Body as { transformToString(): Promise<string> }).transformToString();
+    return { value: JSON.parse(text), etag: unquote(res.ETag) };
+  } catch (error) {
+    if (isNoSuchKey(error)) return undefined;
+    throw error;
+  }
+}
 
 /** Runs one S3 request, naming the operation and the key in the error that escapes. */
 export async function send<T>(what: string, key: string, action: () => Promise<T>): Promise<T> {

@@ -5,9 +5,9 @@
  * other. The ledger is one small object per account that every fetch takes a request from before it
  * sends one (a compare-and-set on S3), and that every response corrects.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { RateLimitState } from '../shared/datadog-client.ts';
-import { isConditionalConflict, isPreconditionFailed, unquote } from './page-writer.ts';
+import { getJson, isConditionalConflict, isPreconditionFailed, unquote } from './page-writer.ts';
 
 /** One rate limit as the ledger knows it. Times are epoch milliseconds. */
 export interface LimitWindow {
@@ -217,17 +217,9 @@ export class S3RateLedger implements RateLedger {
   }
 
   async #read(): Promise<void> {
-    try {
-      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key }));
-      const text = await (res.Body as { transformToString(): Promise<string> }).transformToString();
-      const doc = JSON.parse(text) as LedgerDoc;
-      this.#doc = { limits: doc.limits ?? {}, categories: doc.categories ?? {} };
-      this.#etag = unquote(res.ETag);
-    } catch (error) {
-      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name !== 'NoSuchKey' && e.$metadata?.httpStatusCode !== 404) throw error;
-      this.#doc = emptyLedger();
-      this.#etag = undefined;
-    }
+    const got = await getJson(this.s3, this.bucket, this.key);
+    const doc = (got?.value ?? {}) as Partial<LedgerDoc>;
+    this.#doc = { limits: doc.limits ?? {}, categories: doc.categories ?? {} };
+    this.#etag = got?.etag;
   }
 }
