@@ -128,14 +128,14 @@ export async function* paginate(
   signal?: AbortSignal,
 ): AsyncGenerator<Page> {
   const requested = new Set<string>();
+  const loop = (cursor: string) =>
+    new CursorLoopError(
+      `GET ${def.path} returned cursor it had already returned (${JSON.stringify(cursor)}); stopping instead of looping`,
+    );
   for (;;) {
     signal?.throwIfAborted();
     const cursor = cursorOf();
-    if (cursor && requested.has(cursor)) {
-      throw new CursorLoopError(
-        `GET ${def.path} returned cursor it had already returned (${JSON.stringify(cursor)}); stopping instead of looping`,
-      );
-    }
+    if (cursor && requested.has(cursor)) throw loop(cursor);
     requested.add(cursor);
     const query = cursor && def.pagination ? { ...params, [def.pagination.cursorParam]: cursor } : params;
     const res = await client.get(def.path, query, { permissions: def.permissions });
@@ -148,11 +148,7 @@ export async function* paginate(
     }
     const raw = def.pagination ? getPath(res.body, def.pagination.cursorPath) : undefined;
     const next = typeof raw === 'string' ? raw : '';
-    if (next && (next === cursor || requested.has(next))) {
-      throw new CursorLoopError(
-        `GET ${def.path} returned cursor it had already returned (${JSON.stringify(next)}); stopping instead of looping`,
-      );
-    }
+    if (next && requested.has(next)) throw loop(next);
     yield { records, next, res };
     // The caller follows the chain of pages as stored, which may be another writer's.
     if (!cursorOf()) return;
@@ -219,6 +215,8 @@ export async function fetchWindow(
     fetch_id: fetchId,
   });
   const baseParams = def.params(window, item.options);
+  /** Whether this fetch, begun at startedAt, holds the window's final data. */
+  const final = isFinal(def, window, new Date(item.startedAt));
   const done = (outcome: CommitOutcome, records: number, bytes: number): WorkItem => ({
     ...item,
     status: 'done',
@@ -226,7 +224,7 @@ export async function fetchWindow(
     records,
     bytes,
     outcome,
-    final: isFinal(def, window, new Date(item.startedAt)),
+    final,
   });
   const ledger = deps.ledgerFor?.(item.account) ?? NO_LEDGER;
   const secondMs = limits.headerSecondMs;
@@ -305,7 +303,7 @@ export async function fetchWindow(
         started_at: item.startedAt,
         completed_at: deps.now().toISOString(),
       },
-      status: isFinal(def, window, new Date(item.startedAt)) ? 'final' : 'provisional',
+      status: final ? 'final' : 'provisional',
       finalAfter: finalAfter(def, window),
       now: deps.now,
       signal,
