@@ -110,11 +110,7 @@ function costRecord(
     id: hexId(category, model.cfg.seed, view, org.publicId, dateMs),
     type: projected ? 'projected_cost' : 'cost_by_org',
     attributes: {
-      org_name: org.name,
-      public_id: org.publicId,
-      account_name: model.account.name,
-      account_public_id: model.account.publicId,
-      region: 'us',
+      ...model.orgFields(org),
       date: fmtTs(dateMs),
       ...(projected ? { projected_total_cost: total } : { total_cost: total }),
       charges,

@@ -135,11 +135,7 @@ function hourlyRecord(model: Model, hourMs: number, org: Org, family: string): u
     id: hexId('hourly_usage', model.cfg.seed, org.publicId, hourMs, family),
     type: 'usage_timeseries',
     attributes: {
-      org_name: org.name,
-      public_id: org.publicId,
-      account_name: model.account.name,
-      account_public_id: model.account.publicId,
-      region: 'us',
+      ...model.orgFields(org),
       product_family: family,
       timestamp: fmtTs(hourMs),
       measurements,

@@ -134,6 +134,23 @@ export class Model {
   orgHas(kind: string, org: Org, item: string): boolean {
     return org.idx === 0 || this.rnd('has', kind, org.idx, item) % 4 !== 0;
   }
+
+  /** The fields naming an org and its account, as Datadog's per-org records begin. */
+  orgFields(org: Org): {
+    org_name: string;
+    public_id: string;
+    account_name: string;
+    account_public_id: string;
+    region: string;
+  } {
+    return {
+      org_name: org.name,
+      public_id: org.publicId,
+      account_name: this.account.name,
+      account_public_id: this.account.publicId,
+      region: 'us',
+    };
+  }
 }
 
 /**

@@ -69,11 +69,7 @@ function billableSummary(model: Model, p: Params, nowMs: number): unknown[] {
       };
     }
     return {
-      org_name: org.name,
-      public_id: org.publicId,
-      account_name: model.account.name,
-      account_public_id: model.account.publicId,
-      region: 'us',
+      ...model.orgFields(org),
       num_orgs: 1,
       start_date: fmtTs(start),
       end_date: fmtTs(end),
