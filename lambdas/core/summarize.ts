@@ -111,14 +111,17 @@ const noCounts = () => ({
   failures: [],
 });
 
+/** The summary of a group before any of its windows is counted. */
+const emptyGroup = (g: Pick<GroupSummary, 'account' | 'category' | 'start'>): GroupSummary => ({
+  account: g.account,
+  category: g.category,
+  start: g.start,
+  ...noCounts(),
+});
+
 export function summarizeGroup(input: GroupResults): GroupSummary {
   const kind = CATEGORIES[input.category].window;
-  const g: GroupSummary = {
-    account: input.account,
-    category: input.category,
-    start: input.start,
-    ...noCounts(),
-  };
+  const g = emptyGroup(input);
   for (const r of input.results) {
     if (r.status === 'done' && r.outcome === 'superseded') {
       g.superseded++;
@@ -157,12 +160,7 @@ export const GROUP_LOST = 'GroupFailedError';
 /** Every window of a group that failed as a whole, failed with the group's error. */
 export function summarizeGroupFailure(input: Omit<GroupFailure, 'runId'>): GroupSummary {
   const kind = CATEGORIES[input.category].window;
-  const g: GroupSummary = {
-    account: input.account,
-    category: input.category,
-    start: input.start,
-    ...noCounts(),
-  };
+  const g = emptyGroup(input);
   const message = causeMessage(input.error.Cause ?? 'no cause recorded');
   for (let index = 0; index <= input.last; index++) {
     g.failed++;
