@@ -15,6 +15,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { executionName, runBackfill } from '../../ops/backfill.ts';
+import { stackAnswer } from '../support/stack-answer.ts';
 
 const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Pipeline';
 const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:Pipeline:backfill-x';
@@ -50,16 +51,9 @@ describe('Function: runBackfill (npm run backfill)', () => {
     sfn.reset();
     cfn.reset();
     s3.reset();
-    cfn.on(DescribeStacksCommand, { StackName: 'DatadogUsageLake' }).resolves({
-      Stacks: [
-        {
-          StackName: 'DatadogUsageLake',
-          CreationTime: new Date(),
-          StackStatus: 'CREATE_COMPLETE',
-          Outputs: [{ OutputKey: 'StateMachineArn', OutputValue: SM }],
-        },
-      ],
-    });
+    cfn
+      .on(DescribeStacksCommand, { StackName: 'DatadogUsageLake' })
+      .resolves(stackAnswer({ StateMachineArn: SM }));
   });
 
   it('starts the deployed state machine with the flags as input and a deterministic name', async () => {
@@ -165,20 +159,9 @@ describe('Function: runBackfill (npm run backfill)', () => {
 
   it('estimates the time left from the finished groups’ pages and the accounts’ rate limits', async () => {
     // Prepare: 4 groups, one done: 8 windows of 100 pages; Datadog allows 10 requests per 30 s
-    cfn.on(DescribeStacksCommand, { StackName: 'DatadogUsageLake' }).resolves({
-      Stacks: [
-        {
-          StackName: 'DatadogUsageLake',
-          CreationTime: new Date(),
-          StackStatus: 'CREATE_COMPLETE',
-          Outputs: [
-            { OutputKey: 'StateMachineArn', OutputValue: SM },
-            { OutputKey: 'BucketName', OutputValue: 'lake' },
-            { OutputKey: 'DataPrefix', OutputValue: 'dd' },
-          ],
-        },
-      ],
-    });
+    cfn
+      .on(DescribeStacksCommand, { StackName: 'DatadogUsageLake' })
+      .resolves(stackAnswer({ StateMachineArn: SM, BucketName: 'lake', DataPrefix: 'dd' }));
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXEC, startDate: new Date() });
     sfn
       .on(DescribeExecutionCommand)

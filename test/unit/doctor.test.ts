@@ -28,6 +28,7 @@ import { appOrigin } from '../../lambdas/shared/sites.ts';
 import { availabilityChecks } from '../../ops/doctor/account.ts';
 import { age, scheduleInterval } from '../../ops/doctor/deployed.ts';
 import { main } from '../../ops/doctor.ts';
+import { stackAnswer } from '../support/stack-answer.ts';
 
 const REGION = 'eu-west-1';
 const NOW = new Date('2026-11-20T12:00:00Z');
@@ -75,21 +76,15 @@ function datadog(): RecordingAgent {
 }
 
 function healthyAws(): void {
-  cfn.on(DescribeStacksCommand, { StackName: 'DatadogUsageLake' }).resolves({
-    Stacks: [
-      {
-        StackName: 'DatadogUsageLake',
-        CreationTime: new Date('2026-09-01T00:00:00Z'),
-        StackStatus: 'UPDATE_COMPLETE',
-        Outputs: [
-          { OutputKey: 'StateMachineArn', OutputValue: SM },
-          { OutputKey: 'BucketName', OutputValue: 'lake-bucket' },
-          { OutputKey: 'DataPrefix', OutputValue: 'dd' },
-          { OutputKey: 'DeadLetterQueueUrl', OutputValue: DLQ },
-        ],
-      },
-    ],
-  });
+  cfn
+    .on(DescribeStacksCommand, { StackName: 'DatadogUsageLake' })
+    .resolves(
+      stackAnswer(
+        { StateMachineArn: SM, BucketName: 'lake-bucket', DataPrefix: 'dd', DeadLetterQueueUrl: DLQ },
+        'UPDATE_COMPLETE',
+        new Date('2026-09-01T00:00:00Z'),
+      ),
+    );
   cfn.on(ListStackResourcesCommand).resolves({
     StackResourceSummaries: [
       {
@@ -380,20 +375,9 @@ describe('Function: npm run doctor -- --deployed (mocked AWS clients)', () => {
   it('reports the dead-letter queue as not checked on a stack deployed before its output existed', async () => {
     // Prepare
     healthyAws();
-    cfn.on(DescribeStacksCommand).resolves({
-      Stacks: [
-        {
-          StackName: 'DatadogUsageLake',
-          CreationTime: new Date(),
-          StackStatus: 'CREATE_COMPLETE',
-          Outputs: [
-            { OutputKey: 'StateMachineArn', OutputValue: SM },
-            { OutputKey: 'BucketName', OutputValue: 'lake-bucket' },
-            { OutputKey: 'DataPrefix', OutputValue: 'dd' },
-          ],
-        },
-      ],
-    });
+    cfn
+      .on(DescribeStacksCommand)
+      .resolves(stackAnswer({ StateMachineArn: SM, BucketName: 'lake-bucket', DataPrefix: 'dd' }));
 
     // Act
     const r = await doctor(['--deployed']);
