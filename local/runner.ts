@@ -156,6 +156,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   });
   const { pipeline: definition, window: windowDefinition } = await localDefinitions(settings);
   const definitionsKey = JSON.stringify(definitionSettings(settings));
+  const clock = () => options.now?.() ?? new Date();
   const runtime: Runtime = {
     bucket: options.bucket,
     prefix: options.prefix,
@@ -173,7 +174,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     },
     log: options.log ?? silentLogger,
     // Shortened Wait states still let their time pass for the handlers: the clock jumps over them.
-    now: () => new Date((options.now?.() ?? new Date()).getTime() + skippedMs),
+    now: () => new Date(clock().getTime() + skippedMs),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   };
   /** Time the shortened Wait states did not wait (waitOverrideMs), added to the handlers' clock. */
@@ -200,7 +201,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     stats.invocations[name] = (stats.invocations[name] ?? 0) + 1;
     const waited = (Payload as { item?: WorkItem }).item;
     if (options.waitOverrideMs !== undefined && waited?.status === 'wait' && waited.waitUntil) {
-      skippedMs = Math.max(skippedMs, Date.parse(waited.waitUntil) - runtime.now().getTime() + skippedMs);
+      skippedMs = Math.max(skippedMs, Date.parse(waited.waitUntil) - clock().getTime());
     }
     // One millisecond under the interpreter's own timer, so this one fires first and aborts the handler.
     const timeoutMs = Math.min(
