@@ -13,7 +13,6 @@ import path from 'node:path';
 import { inspect, promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { type Dispatcher, MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type CategoryName, DEFAULT_OPTIONS } from '../../lambdas/categories.ts';
 import { DEFAULT_LIMITS } from '../../lambdas/core/fetch-window.ts';
@@ -34,6 +33,7 @@ import type { LocalRunOptions, Progress } from '../../local/runner.ts';
 import { type SimulatorOptions, startSimulator } from '../../local/simulator/index.ts';
 import { main as doctor } from '../../ops/doctor.ts';
 import { recordFigures } from '../support/faults-report.ts';
+import { RecordingAgent } from '../support/recording-agent.ts';
 
 const API_KEY = 'DDAPIKEY-canary-7f3a';
 const APP_KEY = 'DDAPPKEY-canary-91bc';
@@ -503,16 +503,8 @@ describe('Keys: only ever sent to https://api.<site>', () => {
   it('a work item with baseUrl, datadogUrl, site or host fields cannot move a deployed handler', async () => {
     // Prepare: a runtime as deployed (no base URL override), its HTTP going through a mock agent that
     // records the origin of every request and answers only https://api.datadoghq.com
-    const seen: Array<{ origin: string; apiKey: unknown }> = [];
-    class RecordingAgent extends MockAgent {
-      override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-        const headers = (options.headers ?? {}) as Record<string, unknown>;
-        seen.push({ origin: String(options.origin), apiKey: headers['dd-api-key'] });
-        return super.dispatch(options, handler);
-      }
-    }
     const agent = new RecordingAgent();
-    agent.disableNetConnect();
+    const { seen } = agent;
     agent
       .get('https://api.datadoghq.com')
       .intercept({ path: () => true, method: 'GET' })
@@ -671,16 +663,8 @@ describe('Keys: npm run doctor prints them nowhere and sends them only to Datado
 
   it('without --datadog-url, sends the keys to https://api.<DD_SITE> and nowhere else', async () => {
     // Prepare: every Datadog request through a mock agent that records its origin
-    const seen: Array<{ origin: string; apiKey: unknown }> = [];
-    class RecordingAgent extends MockAgent {
-      override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-        const headers = (options.headers ?? {}) as Record<string, unknown>;
-        seen.push({ origin: String(options.origin), apiKey: headers['dd-api-key'] });
-        return super.dispatch(options, handler);
-      }
-    }
     const agent = new RecordingAgent();
-    agent.disableNetConnect();
+    const { seen } = agent;
     const api = agent.get('https://api.datadoghq.eu');
     api.intercept({ path: '/api/v1/validate', method: 'GET' }).reply(200, { valid: true }).persist();
     api

@@ -21,13 +21,13 @@ import {
 } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type Dispatcher, MockAgent } from 'undici';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LakeSettings, parseSettings } from '../../infra/config.ts';
 import { appOrigin } from '../../lambdas/shared/sites.ts';
 import { availabilityChecks } from '../../ops/doctor/account.ts';
 import { age, scheduleInterval } from '../../ops/doctor/deployed.ts';
 import { main } from '../../ops/doctor.ts';
+import { RecordingAgent } from '../support/recording-agent.ts';
 import { stackAnswer } from '../support/stack-answer.ts';
 
 const REGION = 'eu-west-1';
@@ -55,17 +55,8 @@ afterAll(() => {
 });
 
 /** Datadog at https://api.datadoghq.com only; every request's origin is recorded. */
-class RecordingAgent extends MockAgent {
-  readonly origins: string[] = [];
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    this.origins.push(String(options.origin));
-    return super.dispatch(options, handler);
-  }
-}
-
 function datadog(): RecordingAgent {
   const agent = new RecordingAgent();
-  agent.disableNetConnect();
   const api = agent.get('https://api.datadoghq.com');
   api.intercept({ path: '/api/v1/validate', method: 'GET' }).reply(200, { valid: true }).persist();
   api
@@ -208,7 +199,7 @@ async function doctor(args: string[], agent = datadog()) {
     probeId: () => 'probe-1',
   });
   await agent.close();
-  return { code, out, err, text: out.join('\n'), origins: agent.origins };
+  return { code, out, err, text: out.join('\n'), origins: agent.seen.map((r) => r.origin) };
 }
 
 const failures = (out: string[]) => out.filter((l) => l.startsWith('  ✗ '));
